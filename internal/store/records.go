@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Record states.
+const (
+	RecordLive = "live"
+	RecordGone = "gone"
+)
+
+// Record is one remote object as mirrored.
+type Record struct {
+	ConnectionID    int64      `json:"connection_id"`
+	Entity          string     `json:"entity"`
+	Key             string     `json:"key"`
+	Fields          string     `json:"-"` // JSON object
+	Hash            string     `json:"hash"`
+	RemoteUpdatedAt *time.Time `json:"remote_updated_at,omitempty"`
+	FirstSeen       time.Time  `json:"first_seen"`
+	LastSeen        time.Time  `json:"last_seen"`
+	State           string     `json:"state"`
+	GoneAt          *time.Time `json:"gone_at,omitempty"`
+}
+
+// PageRecord is a record ready to store: fields already encoded and hashed by the syncer.
+type PageRecord struct {
+	Key       string
+	Fields    []byte
+	Hash      string
+	UpdatedAt *time.Time
+}
+
+// Page is what one checkpoint commits: the records read since the last checkpoint, keys
+// deleted upstream, and the cursor to resume from. It commits in one transaction with the
+// job's counters, so a crash either keeps all of it or none.
+type Page struct {
+	WorkspaceID  int64
+	ConnectionID int64
+	JobID        int64
+	Entity       string
+	Records      []PageRecord
+	Deletes      []string
+	Cursor       string
+}
+
+// ApplyPage stores a page and returns what it changed. Records whose hash is unchanged are
+// not rewritten, only marked seen.
+func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
+	var c Counters
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		c = Counters{Read: int64(len(p.Records))}
+		t := now()
+		known, err := existingHashes(ctx, tx, p.ConnectionID, p.Entity, p.Records)
+		if err != nil {
+			return err
+		}
+		insert, err := tx.PrepareContext(ctx, `INSERT INTO records (workspace_id, connection_id, entity, key, fields, hash,
+			remote_updated_at, first_seen, last_seen, state, seen_job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 'live', $9)`)
+		if err != nil {
+			return err
+		}
+		defer insert.Close()
+		update, err := tx.PrepareContext(ctx, `UPDATE records SET fields = $1, hash = $2, remote_updated_at = $3,
+			last_seen = $4, state = 'live', gone_at = NULL, seen_job = $5 WHERE connection_id = $6 AND entity = $7 AND key = $8`)
+		if err != nil {
+			return err
+		}
+		defer update.Close()
+		var unchanged []string
+		for _, r := range p.Records {
+			prev, ok := known[r.Key]
+			switch {
+			case !ok:
+				_, err = insert.ExecContext(ctx, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash,
+					r.UpdatedAt, t, p.JobID)
+				c.Inserted++
+			case prev != r.Hash+"|live":
+				_, err = update.ExecContext(ctx, string(r.Fields), r.Hash, r.UpdatedAt, t, p.JobID, p.ConnectionID, p.Entity, r.Key)
+				c.Updated++
+			default:
+				unchanged = append(unchanged, r.Key)
+				c.Unchanged++
+			}
+			if err != nil {
+				return fmt.Errorf("store record %s/%s: %w", p.Entity, r.Key, err)
+			}
+			known[r.Key] = r.Hash + "|live" // a key repeated in one page counts once as new
+		}
+		if err := touchRecords(ctx, tx, p.ConnectionID, p.Entity, unchanged, t, p.JobID); err != nil {
+			return err
+		}
+		for _, key := range p.Deletes {
+			res, err := tx.ExecContext(ctx, `UPDATE records SET state = 'gone', gone_at = $1
+				WHERE connection_id = $2 AND entity = $3 AND key = $4 AND state = 'live'`, t, p.ConnectionID, p.Entity, key)
+			if err != nil {
+				return fmt.Errorf("mark %s/%s gone: %w", p.Entity, key, err)
+			}
+			n, _ := res.RowsAffected()
+			c.Gone += n
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_states SET run_cursor = $1 WHERE connection_id = $2 AND entity = $3`,
+			p.Cursor, p.ConnectionID, p.Entity); err != nil {
+			return fmt.Errorf("save cursor: %w", err)
+		}
+		return addCounters(ctx, tx, p.JobID, c)
+	})
+	if err != nil {
+		return Counters{}, fmt.Errorf("apply page of %s: %w", p.Entity, err)
+	}
+	return c, nil
+}
+
+// existingHashes returns "hash|state" of the page's keys that are already mirrored.
+func existingHashes(ctx context.Context, tx *sql.Tx, connID int64, entity string, recs []PageRecord) (map[string]string, error) {
+	known := make(map[string]string, len(recs))
+	const chunk = 500
+	for start := 0; start < len(recs); start += chunk {
+		end := min(start+chunk, len(recs))
+		args := []any{connID, entity}
+		for _, r := range recs[start:end] {
+			args = append(args, r.Key)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT key, hash, state FROM records WHERE connection_id = $1 AND entity = $2
+			AND key IN (`+placeholders(3, end-start)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read known records: %w", err)
+		}
+		for rows.Next() {
+			var k, h, st string
+			if err := rows.Scan(&k, &h, &st); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[k] = h + "|" + st
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return known, nil
+}
+
+// touchRecords marks unchanged records as seen by this job, in chunks.
+func touchRecords(ctx context.Context, tx *sql.Tx, connID int64, entity string, keys []string, t time.Time, jobID int64) error {
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		args := []any{t, jobID, connID, entity}
+		for _, k := range keys[start:end] {
+			args = append(args, k)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE records SET last_seen = $1, seen_job = $2 WHERE connection_id = $3
+			AND entity = $4 AND key IN (`+placeholders(5, end-start)+`)`, args...); err != nil {
+			return fmt.Errorf("mark records seen: %w", err)
+		}
+	}
+	return nil
+}
+
+func addCounters(ctx context.Context, tx *sql.Tx, jobID int64, c Counters) error {
+	_, err := tx.ExecContext(ctx, `UPDATE jobs SET read_count = read_count + $1, inserted_count = inserted_count + $2,
+		updated_count = updated_count + $3, unchanged_count = unchanged_count + $4, gone_count = gone_count + $5
+		WHERE id = $6`, c.Read, c.Inserted, c.Updated, c.Unchanged, c.Gone, jobID)
+	if err != nil {
+		return fmt.Errorf("count progress of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// placeholders returns "$from, $from+1, …" n times.
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", from+i)
+	}
+	return b.String()
+}
+
+// SyncRun is where an entity's sync stands.
+type SyncRun struct {
+	Mode    string // "full" or "incremental"
+	Cursor  string // resume from here
+	Resumed bool   // the job had started this entity before (a retry after a crash)
+}
+
+// BeginEntitySync starts, or resumes when the same job started it before, an entity's sync.
+// A full sync starts from an empty cursor, an incremental one from the last finished cursor.
+func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string, jobID int64, mode string) (SyncRun, error) {
+	var run SyncRun
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var cursor, runCursor, runMode string
+		var runJob sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT cursor, run_job_id, run_mode, run_cursor FROM sync_states
+			WHERE connection_id = $1 AND entity = $2`, connID, entity).Scan(&cursor, &runJob, &runMode, &runCursor)
+		if errors.Is(err, sql.ErrNoRows) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_states (connection_id, entity) VALUES ($1, $2)`, connID, entity); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		if runJob.Valid && runJob.Int64 == jobID {
+			run = SyncRun{Mode: runMode, Cursor: runCursor, Resumed: true}
+			return nil
+		}
+		run = SyncRun{Mode: mode}
+		if mode == "incremental" {
+			run.Cursor = cursor
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sync_states SET run_job_id = $1, run_mode = $2, run_cursor = $3, run_started_at = $4
+			WHERE connection_id = $5 AND entity = $6`, jobID, run.Mode, run.Cursor, now(), connID, entity)
+		return err
+	})
+	if err != nil {
+		return SyncRun{}, fmt.Errorf("begin sync of %s: %w", entity, err)
+	}
+	return run, nil
+}
+
+// FinishEntitySync closes an entity's sync: after a full read, records this job did not see
+// are marked gone (kept, with the time they went); the run's cursor becomes the cursor the
+// next incremental sync starts from. It returns how many went.
+func (s *Store) FinishEntitySync(ctx context.Context, connID int64, entity string, jobID int64) (int64, error) {
+	var gone int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var mode string
+		if err := tx.QueryRowContext(ctx, `SELECT run_mode FROM sync_states WHERE connection_id = $1 AND entity = $2 AND run_job_id = $3`,
+			connID, entity, jobID).Scan(&mode); err != nil {
+			return err
+		}
+		t := now()
+		if mode == "full" {
+			res, err := tx.ExecContext(ctx, `UPDATE records SET state = 'gone', gone_at = $1
+				WHERE connection_id = $2 AND entity = $3 AND state = 'live' AND seen_job <> $4`, t, connID, entity, jobID)
+			if err != nil {
+				return err
+			}
+			gone, _ = res.RowsAffected()
+			if err := addCounters(ctx, tx, jobID, Counters{Gone: gone}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE sync_states SET cursor = run_cursor, run_job_id = NULL, run_mode = '',
+			run_cursor = '', run_started_at = NULL, synced_at = $1 WHERE connection_id = $2 AND entity = $3`, t, connID, entity)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("finish sync of %s: %w", entity, err)
+	}
+	return gone, nil
+}
+
+// RecordFilter narrows ListRecords; paging is by (entity, key) after the given position.
+type RecordFilter struct {
+	WorkspaceID  int64
+	ConnectionID int64
+	Entity       string
+	State        string
+	AfterEntity  string
+	AfterKey     string
+	Limit        int
+}
+
+// ListRecords returns a page of mirrored records in (entity, key) order.
+func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]Record, error) {
+	where := []string{"workspace_id = $1", "connection_id = $2"}
+	args := []any{f.WorkspaceID, f.ConnectionID}
+	if f.Entity != "" {
+		args = append(args, f.Entity)
+		where = append(where, fmt.Sprintf("entity = $%d", len(args)))
+	}
+	if f.State != "" {
+		args = append(args, f.State)
+		where = append(where, fmt.Sprintf("state = $%d", len(args)))
+	}
+	if f.AfterEntity != "" || f.AfterKey != "" {
+		args = append(args, f.AfterEntity, f.AfterKey)
+		where = append(where, fmt.Sprintf("(entity > $%d OR (entity = $%d AND key > $%d))", len(args)-1, len(args)-1, len(args)))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 100
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT connection_id, entity, key, fields, hash, remote_updated_at, first_seen,
+		last_seen, state, gone_at FROM records WHERE `+strings.Join(where, " AND ")+
+		fmt.Sprintf(" ORDER BY entity, key LIMIT %d", f.Limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var updated, gone sql.NullTime
+		if err := rows.Scan(&r.ConnectionID, &r.Entity, &r.Key, &r.Fields, &r.Hash, &updated, &r.FirstSeen, &r.LastSeen,
+			&r.State, &gone); err != nil {
+			return nil, fmt.Errorf("list records: %w", err)
+		}
+		r.RemoteUpdatedAt, r.GoneAt = nullTime(updated), nullTime(gone)
+		r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// CountRecords counts a connection's records, by entity and state when given.
+func (s *Store) CountRecords(ctx context.Context, connID int64, entity, state string) (int64, error) {
+	q := `SELECT COUNT(*) FROM records WHERE connection_id = $1`
+	args := []any{connID}
+	if entity != "" {
+		args = append(args, entity)
+		q += fmt.Sprintf(" AND entity = $%d", len(args))
+	}
+	if state != "" {
+		args = append(args, state)
+		q += fmt.Sprintf(" AND state = $%d", len(args))
+	}
+	var n int64
+	if err := s.read.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count records: %w", err)
+	}
+	return n, nil
+}
+
+// SaveCatalog replaces a connection's catalog (a JSON document).
+func (s *Store) SaveCatalog(ctx context.Context, workspaceID, connID int64, catalog []byte) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO catalogs (connection_id, workspace_id, catalog, discovered_at)
+		VALUES ($1, $2, $3, $4) ON CONFLICT (connection_id) DO UPDATE SET catalog = excluded.catalog,
+		discovered_at = excluded.discovered_at`, connID, workspaceID, string(catalog), now())
+	if err != nil {
+		return fmt.Errorf("save catalog of connection %d: %w", connID, err)
+	}
+	return nil
+}
+
+// GetCatalog returns a connection's catalog document and when it was discovered.
+func (s *Store) GetCatalog(ctx context.Context, workspaceID, connID int64) ([]byte, time.Time, error) {
+	var doc string
+	var at time.Time
+	err := s.read.QueryRowContext(ctx, `SELECT catalog, discovered_at FROM catalogs WHERE connection_id = $1 AND workspace_id = $2`,
+		connID, workspaceID).Scan(&doc, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("get catalog of connection %d: %w", connID, err)
+	}
+	return []byte(doc), at.UTC(), nil
+}
