@@ -37,6 +37,7 @@ type Job struct {
 	MaxAttempts     int
 	Counters        Counters
 	Error           string
+	Result          string // JSON outcome, for jobs that answer something (a check)
 	RiverID         *int64
 	Node            string
 	CancelRequested bool
@@ -64,7 +65,7 @@ func (j Job) Finished() bool {
 }
 
 const jobColumns = `id, workspace_id, connection_id, kind, state, params, attempts, max_attempts,
-	read_count, inserted_count, updated_count, unchanged_count, gone_count, error, river_id, node,
+	read_count, inserted_count, updated_count, unchanged_count, gone_count, error, result, river_id, node,
 	cancel_requested, created_at, started_at, heartbeat_at, finished_at`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
@@ -73,7 +74,7 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var started, heartbeat, finished sql.NullTime
 	err := row.Scan(&j.ID, &j.WorkspaceID, &conn, &j.Kind, &j.State, &j.Params, &j.Attempts, &j.MaxAttempts,
 		&j.Counters.Read, &j.Counters.Inserted, &j.Counters.Updated, &j.Counters.Unchanged, &j.Counters.Gone,
-		&j.Error, &river, &j.Node, &j.CancelRequested, &j.CreatedAt, &started, &heartbeat, &finished)
+		&j.Error, &j.Result, &river, &j.Node, &j.CancelRequested, &j.CreatedAt, &started, &heartbeat, &finished)
 	if err != nil {
 		return j, err
 	}
@@ -261,6 +262,15 @@ func (s *Store) FinishJob(ctx context.Context, id int64, state, errMsg string) e
 		WHERE id = $4`, state, errMsg, finished, id)
 	if err != nil {
 		return fmt.Errorf("finish job %d: %w", id, err)
+	}
+	return nil
+}
+
+// SetJobResult stores a job's JSON outcome.
+func (s *Store) SetJobResult(ctx context.Context, id int64, result []byte) error {
+	_, err := s.write.ExecContext(ctx, `UPDATE jobs SET result = $1 WHERE id = $2`, string(result), id)
+	if err != nil {
+		return fmt.Errorf("set result of job %d: %w", id, err)
 	}
 	return nil
 }

@@ -61,37 +61,31 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 		if err != nil {
 			return err
 		}
-		insert, err := tx.PrepareContext(ctx, `INSERT INTO records (workspace_id, connection_id, entity, key, fields, hash,
-			remote_updated_at, first_seen, last_seen, state, seen_job) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, 'live', $9)`)
-		if err != nil {
-			return err
-		}
-		defer insert.Close()
-		update, err := tx.PrepareContext(ctx, `UPDATE records SET fields = $1, hash = $2, remote_updated_at = $3,
-			last_seen = $4, state = 'live', gone_at = NULL, seen_job = $5 WHERE connection_id = $6 AND entity = $7 AND key = $8`)
-		if err != nil {
-			return err
-		}
-		defer update.Close()
+		var changed []PageRecord
 		var unchanged []string
+		at := map[string]int{} // index in changed, so a key repeated in a page is written once
 		for _, r := range p.Records {
 			prev, ok := known[r.Key]
 			switch {
 			case !ok:
-				_, err = insert.ExecContext(ctx, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash,
-					r.UpdatedAt, t, p.JobID)
 				c.Inserted++
 			case prev != r.Hash+"|live":
-				_, err = update.ExecContext(ctx, string(r.Fields), r.Hash, r.UpdatedAt, t, p.JobID, p.ConnectionID, p.Entity, r.Key)
 				c.Updated++
 			default:
 				unchanged = append(unchanged, r.Key)
 				c.Unchanged++
+				continue
 			}
-			if err != nil {
-				return fmt.Errorf("store record %s/%s: %w", p.Entity, r.Key, err)
+			if i, dup := at[r.Key]; dup {
+				changed[i] = r
+			} else {
+				at[r.Key] = len(changed)
+				changed = append(changed, r)
 			}
 			known[r.Key] = r.Hash + "|live" // a key repeated in one page counts once as new
+		}
+		if err := upsertRecords(ctx, tx, p, changed, t); err != nil {
+			return err
 		}
 		if err := touchRecords(ctx, tx, p.ConnectionID, p.Entity, unchanged, t, p.JobID); err != nil {
 			return err
@@ -115,6 +109,35 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 		return Counters{}, fmt.Errorf("apply page of %s: %w", p.Entity, err)
 	}
 	return c, nil
+}
+
+// upsertRecords writes new and changed records, many per statement. first_seen is kept
+// for records that exist; a record that was gone is live again.
+func upsertRecords(ctx context.Context, tx *sql.Tx, p Page, recs []PageRecord, t time.Time) error {
+	const perRow, chunk = 9, 200
+	for start := 0; start < len(recs); start += chunk {
+		batch := recs[start:min(start+chunk, len(recs))]
+		args := make([]any, 0, len(batch)*perRow)
+		var values strings.Builder
+		for i, r := range batch {
+			if i > 0 {
+				values.WriteString(", ")
+			}
+			n := i * perRow
+			fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 'live', $%d)",
+				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+8, n+9)
+			args = append(args, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash, r.UpdatedAt, t, p.JobID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO records (workspace_id, connection_id, entity, key, fields, hash,
+			remote_updated_at, first_seen, last_seen, state, seen_job) VALUES `+values.String()+`
+			ON CONFLICT (connection_id, entity, key) DO UPDATE SET fields = excluded.fields, hash = excluded.hash,
+			remote_updated_at = excluded.remote_updated_at, last_seen = excluded.last_seen, state = 'live',
+			gone_at = NULL, seen_job = excluded.seen_job`, args...)
+		if err != nil {
+			return fmt.Errorf("store records of %s: %w", p.Entity, err)
+		}
+	}
+	return nil
 }
 
 // existingHashes returns "hash|state" of the page's keys that are already mirrored.

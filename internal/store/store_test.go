@@ -237,3 +237,25 @@ func TestJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestApplyPageRepeatedKey(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ws, _ := s.EnsureWorkspace(ctx, "w")
+		c, j := newConnection(t, s, ws.ID, "c")
+		if _, err := s.BeginEntitySync(ctx, c.ID, "items", j.ID, "full"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.ApplyPage(ctx, page(ws.ID, c.ID, j.ID, "x", [2]string{"1", "a"}, [2]string{"1", "b"}, [2]string{"1", "b"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Inserted != 1 || got.Updated != 1 || got.Unchanged != 1 {
+			t.Fatalf("counters = %+v, want 1 inserted, 1 updated, 1 unchanged", got)
+		}
+		recs, _ := s.ListRecords(ctx, RecordFilter{WorkspaceID: ws.ID, ConnectionID: c.ID})
+		if len(recs) != 1 || recs[0].Fields != `{"v":"b"}` {
+			t.Fatalf("records = %+v, want one with the last value", recs)
+		}
+	})
+}

@@ -45,7 +45,7 @@ func Name(prefix string) string {
 
 // Postgres creates a fresh PostgreSQL database for tb, drops it at cleanup, and returns
 // its URL and name.
-func Postgres(tb testing.TB) (dbURL, name string) {
+func Postgres(tb testing.TB) (dsn, name string) {
 	tb.Helper()
 	name = Name("jt")
 	admin := openOrFail(tb, "pgx", PostgresAdminURL())
@@ -63,12 +63,7 @@ func Postgres(tb testing.TB) (dbURL, name string) {
 		defer db.Close()
 		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
 	})
-	u, err := url.Parse(PostgresAdminURL())
-	if err != nil {
-		tb.Fatalf("testdb: JUNCTION_TEST_POSTGRES: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String(), name
+	return dbURL(tb, name), name
 }
 
 // MySQL creates a fresh MariaDB/MySQL database for tb, drops it at cleanup, and returns
@@ -106,4 +101,63 @@ func openOrFail(tb testing.TB, driverName, dsn string) *sql.DB {
 		tb.Fatalf("testdb: %s server not reachable (scripts/test.sh starts it): %v", driverName, fmt.Sprint(err))
 	}
 	return db
+}
+
+// PasswordRole is the PostgreSQL role that must log in with a password: scripts/services.sh
+// puts a scram-sha-256 rule for it in front of the machine's trust rules.
+const (
+	PasswordRole     = "junction_auth"
+	PasswordRolePass = "junction-test-password"
+)
+
+// PostgresPasswordRole makes sure PasswordRole exists and may use database name fully, so
+// tests can log in with a right and a wrong password.
+func PostgresPasswordRole(tb testing.TB, name string) (user, password string) {
+	tb.Helper()
+	admin := openOrFail(tb, "pgx", PostgresAdminURL())
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var rules int
+	if err := admin.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_hba_file_rules
+		WHERE $1 = ANY(user_name) AND auth_method IN ('scram-sha-256', 'md5')`, PasswordRole).Scan(&rules); err != nil || rules == 0 {
+		tb.Fatalf("testdb: PostgreSQL does not ask %s for a password; run scripts/services.sh (%v)", PasswordRole, err)
+	}
+	// Tests in several packages run at once; creating the role may race, so retry.
+	var err error
+	for range 5 {
+		_, err = admin.ExecContext(ctx, `DO $$ BEGIN
+			IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '`+PasswordRole+`') THEN
+				CREATE ROLE `+PasswordRole+` LOGIN PASSWORD '`+PasswordRolePass+`';
+			END IF; END $$`)
+		if err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		tb.Fatalf("testdb: create role: %v", err)
+	}
+	db := openOrFail(tb, "pgx", dbURL(tb, name))
+	defer db.Close()
+	for _, q := range []string{
+		"GRANT ALL ON DATABASE " + name + " TO " + PasswordRole,
+		"GRANT ALL ON SCHEMA public TO " + PasswordRole,
+		"GRANT ALL ON ALL TABLES IN SCHEMA public TO " + PasswordRole,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO " + PasswordRole,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			tb.Fatalf("testdb: %s: %v", q, err)
+		}
+	}
+	return PasswordRole, PasswordRolePass
+}
+
+func dbURL(tb testing.TB, name string) string {
+	u, err := url.Parse(PostgresAdminURL())
+	if err != nil {
+		tb.Fatalf("testdb: JUNCTION_TEST_POSTGRES: %v", err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }

@@ -86,6 +86,7 @@ CREATE TABLE jobs (
     unchanged_count  INTEGER NOT NULL DEFAULT 0,
     gone_count       INTEGER NOT NULL DEFAULT 0,
     error            TEXT NOT NULL DEFAULT '',
+    result           TEXT NOT NULL DEFAULT '',
     river_id         INTEGER,
     node             TEXT NOT NULL DEFAULT '',
     cancel_requested BOOLEAN NOT NULL DEFAULT FALSE,
