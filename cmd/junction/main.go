@@ -1,0 +1,108 @@
+// Command junction is the Junction integration hub: `junction serve` runs the server, the
+// other commands drive a running server through REST API v1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run does everything main does, with its inputs and outputs passed in, so tests can run
+// the whole CLI in-process. It returns the exit code: 0 ok, 1 API or job failure, 2 usage.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, tty: isTerminal(stdout)}
+	return c.exitCode(c.dispatch(ctx, args))
+}
+
+// dispatch reads the options given before the command and hands the rest to the command.
+func (c *cli) dispatch(ctx context.Context, args []string) error {
+	top := flag.NewFlagSet("junction", flag.ContinueOnError)
+	top.SetOutput(io.Discard)
+	c.opts.register(top)
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(c.stdout, usage)
+			return nil
+		}
+		return usageErr{msg: err.Error()}
+	}
+	args = top.Args()
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, usage)
+		return exitError{code: 2}
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help":
+		fmt.Fprint(c.stdout, usage)
+		return nil
+	case "serve":
+		return runServe(ctx, rest)
+	case "connector":
+		return runConnector(ctx, rest)
+	case "drivers", "driver":
+		return c.runDrivers(ctx, rest)
+	case "connections", "connection", "conn":
+		return c.runConnections(ctx, rest)
+	case "jobs", "job":
+		return c.runJobs(ctx, rest)
+	}
+	return usageErr{msg: fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// runConnector will serve and test remote connectors; until then it says so.
+func runConnector(ctx context.Context, args []string) error {
+	fmt.Fprintln(os.Stderr, "junction connector: not available yet")
+	return exitError{code: 2}
+}
+
+const usage = `junction is a self-hosted integration hub.
+
+Usage:
+  junction serve [options]                 run the server (see junction serve -h)
+  junction drivers [list]                  list the drivers: NAME, LABEL, CAPABILITIES
+  junction drivers show NAME               a driver's credential and setting fields
+
+  junction connections [list]              list connections
+  junction connections show ID             one connection (secrets come back masked)
+  junction connections create --driver D --name N [--description T] [--set key=value]... [--from FILE] [--wait]
+  junction connections edit ID [--name N] [--description T] [--set key=value]... [--from FILE] [--wait]
+  junction connections check ID [--set key=value]... [--wait]
+  junction connections sync|enable|disable|delete ID [--wait]
+  junction connections bulk --action sync|enable|disable|delete ID...
+  junction connections catalog ID          the connection's mirrored data model
+  junction connections records ID [--entity E] [--state live|gone] [--limit N] [--after KEY]
+
+  junction jobs [list] [--connection ID] [--state S] [--kind K] [--limit N] [--before ID]
+  junction jobs show ID                    state, progress and log
+  junction jobs cancel ID
+
+  junction connector ...                   (not available yet)
+  junction help                            this text
+
+Options on every command:
+  --server URL   the server (env JUNCTION_SERVER, default http://127.0.0.1:8080)
+  --token T      API token (env JUNCTION_TOKEN, default: contents of $JUNCTION_DATA/admin.token,
+                 JUNCTION_DATA defaulting to ./junction-data)
+  --json         print the API's JSON, indented, for scripts
+
+--set key=value puts each key into the credentials or the settings, as the driver's spec
+declares it (see junction drivers show NAME). --set key=- reads the value from standard
+input without echo, so a password never lands in the shell's history.
+--wait follows the job a command started and fails when the job fails or is cancelled.
+
+Exit codes: 0 ok, 1 API or job failure, 2 usage error.
+`
