@@ -57,7 +57,7 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		c = Counters{Read: int64(len(p.Records))}
 		t := now()
-		known, err := existingHashes(ctx, tx, p.ConnectionID, p.Entity, p.Records)
+		known, err := s.knownRecords(ctx, tx, p.ConnectionID, p.Entity, p.Records)
 		if err != nil {
 			return err
 		}
@@ -69,10 +69,12 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 			switch {
 			case !ok:
 				c.Inserted++
-			case prev != r.Hash+"|live":
+			case prev.hash != r.Hash || prev.state != RecordLive:
 				c.Updated++
 			default:
-				unchanged = append(unchanged, r.Key)
+				if prev.ref != "" { // "" means written by this page, so already seen
+					unchanged = append(unchanged, prev.ref)
+				}
 				c.Unchanged++
 				continue
 			}
@@ -82,12 +84,16 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 				at[r.Key] = len(changed)
 				changed = append(changed, r)
 			}
-			known[r.Key] = r.Hash + "|live" // a key repeated in one page counts once as new
+			known[r.Key] = knownRecord{hash: r.Hash, state: RecordLive} // a key repeated in one page counts once as new
 		}
-		if err := upsertRecords(ctx, tx, p, changed, t); err != nil {
+		upsert := upsertRecordsSQLite
+		if s.dialect == Postgres {
+			upsert = upsertRecordsPostgres
+		}
+		if err := upsert(ctx, tx, p, changed, t); err != nil {
 			return err
 		}
-		if err := touchRecords(ctx, tx, p.ConnectionID, p.Entity, unchanged, t, p.JobID); err != nil {
+		if err := s.touchRecords(ctx, tx, p.ConnectionID, p.Entity, unchanged, t, p.JobID); err != nil {
 			return err
 		}
 		for _, key := range p.Deletes {
@@ -111,81 +117,43 @@ func (s *Store) ApplyPage(ctx context.Context, p Page) (Counters, error) {
 	return c, nil
 }
 
-// upsertRecords writes new and changed records, many per statement. first_seen is kept
-// for records that exist; a record that was gone is live again.
-func upsertRecords(ctx context.Context, tx *sql.Tx, p Page, recs []PageRecord, t time.Time) error {
-	const perRow, chunk = 9, 200
-	for start := 0; start < len(recs); start += chunk {
-		batch := recs[start:min(start+chunk, len(recs))]
-		args := make([]any, 0, len(batch)*perRow)
-		var values strings.Builder
-		for i, r := range batch {
-			if i > 0 {
-				values.WriteString(", ")
-			}
-			n := i * perRow
-			fmt.Fprintf(&values, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 'live', $%d)",
-				n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+8, n+9)
-			args = append(args, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash, r.UpdatedAt, t, p.JobID)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO records (workspace_id, connection_id, entity, key, fields, hash,
-			remote_updated_at, first_seen, last_seen, state, seen_job) VALUES `+values.String()+`
-			ON CONFLICT (connection_id, entity, key) DO UPDATE SET fields = excluded.fields, hash = excluded.hash,
-			remote_updated_at = excluded.remote_updated_at, last_seen = excluded.last_seen, state = 'live',
-			gone_at = NULL, seen_job = excluded.seen_job`, args...)
-		if err != nil {
-			return fmt.Errorf("store records of %s: %w", p.Entity, err)
-		}
-	}
-	return nil
+// The upsert both dialects use: first_seen is kept for records that exist, and a record
+// that was gone is live again.
+const (
+	insertRecords = `INSERT INTO records (workspace_id, connection_id, entity, key, fields, hash,
+		remote_updated_at, first_seen, last_seen, state, seen_job) VALUES `
+	upsertRecordsConflict = ` ON CONFLICT (connection_id, entity, key) DO UPDATE SET fields = excluded.fields,
+		hash = excluded.hash, remote_updated_at = excluded.remote_updated_at, last_seen = excluded.last_seen,
+		state = 'live', gone_at = NULL, seen_job = excluded.seen_job`
+)
+
+// knownRecord is what a page needs to know about a record already mirrored.
+type knownRecord struct {
+	hash, state string
+	ref         string // how to touch it: its ctid on PostgreSQL, its key on SQLite
 }
 
-// existingHashes returns "hash|state" of the page's keys that are already mirrored.
-func existingHashes(ctx context.Context, tx *sql.Tx, connID int64, entity string, recs []PageRecord) (map[string]string, error) {
-	known := make(map[string]string, len(recs))
-	const chunk = 500
-	for start := 0; start < len(recs); start += chunk {
-		end := min(start+chunk, len(recs))
-		args := []any{connID, entity}
-		for _, r := range recs[start:end] {
-			args = append(args, r.Key)
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT key, hash, state FROM records WHERE connection_id = $1 AND entity = $2
-			AND key IN (`+placeholders(3, end-start)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read known records: %w", err)
-		}
-		for rows.Next() {
-			var k, h, st string
-			if err := rows.Scan(&k, &h, &st); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			known[k] = h + "|" + st
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+// knownRecords looks up the page's keys that are already mirrored.
+func (s *Store) knownRecords(ctx context.Context, tx *sql.Tx, connID int64, entity string, recs []PageRecord) (map[string]knownRecord, error) {
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Key
 	}
-	return known, nil
+	if s.dialect == Postgres {
+		return knownRecordsPostgres(ctx, tx, connID, entity, keys)
+	}
+	return knownRecordsSQLite(ctx, tx, connID, entity, keys)
 }
 
-// touchRecords marks unchanged records as seen by this job, in chunks.
-func touchRecords(ctx context.Context, tx *sql.Tx, connID int64, entity string, keys []string, t time.Time, jobID int64) error {
-	const chunk = 500
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		args := []any{t, jobID, connID, entity}
-		for _, k := range keys[start:end] {
-			args = append(args, k)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE records SET last_seen = $1, seen_job = $2 WHERE connection_id = $3
-			AND entity = $4 AND key IN (`+placeholders(5, end-start)+`)`, args...); err != nil {
-			return fmt.Errorf("mark records seen: %w", err)
-		}
+// touchRecords marks unchanged records as seen by this job.
+func (s *Store) touchRecords(ctx context.Context, tx *sql.Tx, connID int64, entity string, refs []string, t time.Time, jobID int64) error {
+	if len(refs) == 0 {
+		return nil
 	}
-	return nil
+	if s.dialect == Postgres {
+		return touchRecordsPostgres(ctx, tx, refs, t, jobID)
+	}
+	return touchRecordsSQLite(ctx, tx, connID, entity, refs, t, jobID)
 }
 
 func addCounters(ctx context.Context, tx *sql.Tx, jobID int64, c Counters) error {

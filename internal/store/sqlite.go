@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"time"
 
 	"modernc.org/sqlite" // registers "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -51,4 +52,71 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 func isSQLiteUnique(err error) bool {
 	var se *sqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// knownRecordsSQLite looks keys up with IN lists; SQLite always uses the primary key here.
+func knownRecordsSQLite(ctx context.Context, tx *sql.Tx, connID int64, entity string, keys []string) (map[string]knownRecord, error) {
+	known := make(map[string]knownRecord, len(keys))
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		args := []any{connID, entity}
+		for _, k := range keys[start:end] {
+			args = append(args, k)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT key, hash, state FROM records WHERE connection_id = $1 AND entity = $2
+			AND key IN (`+placeholders(3, end-start)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read known records: %w", err)
+		}
+		for rows.Next() {
+			var r knownRecord
+			if err := rows.Scan(&r.ref, &r.hash, &r.state); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known[r.ref] = r
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return known, nil
+}
+
+func touchRecordsSQLite(ctx context.Context, tx *sql.Tx, connID int64, entity string, keys []string, t time.Time, jobID int64) error {
+	const chunk = 500
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		args := []any{t, jobID, connID, entity}
+		for _, k := range keys[start:end] {
+			args = append(args, k)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE records SET last_seen = $1, seen_job = $2 WHERE connection_id = $3
+			AND entity = $4 AND key IN (`+placeholders(5, end-start)+`)`, args...); err != nil {
+			return fmt.Errorf("mark records seen: %w", err)
+		}
+	}
+	return nil
+}
+
+// upsertRecordsSQLite writes new and changed records with one prepared statement: SQLite
+// has no round trips to save, and parsing a long multi-row statement costs more.
+func upsertRecordsSQLite(ctx context.Context, tx *sql.Tx, p Page, recs []PageRecord, t time.Time) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, insertRecords+"($1, $2, $3, $4, $5, $6, $7, $8, $8, 'live', $9)"+upsertRecordsConflict)
+	if err != nil {
+		return fmt.Errorf("store records of %s: %w", p.Entity, err)
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		if _, err := stmt.ExecContext(ctx, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash,
+			r.UpdatedAt, t, p.JobID); err != nil {
+			return fmt.Errorf("store record %s/%s: %w", p.Entity, r.Key, err)
+		}
+	}
+	return nil
 }
