@@ -62,8 +62,8 @@ func TestBulkCheckCancel(t *testing.T) {
 
 	// Check: the stored credentials pass; a given wrong path fails naming the field, and is not stored.
 	var check struct {
-		OK          bool   `json:"ok"`
-		JobID       int64  `json:"job_id"`
+		OK          bool  `json:"ok"`
+		JobID       int64 `json:"job_id"`
 		FieldErrors []struct {
 			Field string `json:"field"`
 		} `json:"field_errors"`
