@@ -338,6 +338,20 @@ func parseID(what, s string) (int64, error) {
 	return id, nil
 }
 
+// idAndClient parses a command that takes one id (of what) and returns it with a client.
+func (c *cli) idAndClient(fs *flag.FlagSet, args []string, what string) (int64, *client.Client, error) {
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return 0, nil, err
+	}
+	id, err := oneID(what, pos)
+	if err != nil {
+		return 0, nil, err
+	}
+	cl, err := c.client()
+	return id, cl, err
+}
+
 // oneID expects exactly one positional argument, an id.
 func oneID(what string, pos []string) (int64, error) {
 	if len(pos) != 1 {

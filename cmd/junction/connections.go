@@ -80,15 +80,7 @@ func (c *cli) printConnections(conns []api.Connection) error {
 
 func (c *cli) connShow(ctx context.Context, args []string) error {
 	fs := c.flagSet("connections show", "ID")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}
@@ -386,15 +378,7 @@ func (c *cli) connEdit(ctx context.Context, args []string) error {
 	fs := c.flagSet("connections edit", "ID [--name N] [--description T] [--set key=value]... [--from FILE] [--wait]")
 	f := newInputFlags(fs, false)
 	wait := fs.Bool("wait", false, "follow the sync the change starts and fail when it fails")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}
@@ -438,15 +422,7 @@ func (c *cli) connCheck(ctx context.Context, args []string) error {
 	var sets setFlag
 	fs.Var(&sets, "set", "`key=value` to check instead of the stored value, repeatable; key=- reads stdin without echo")
 	wait := fs.Bool("wait", false, "follow the check's job")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}
@@ -510,15 +486,7 @@ func checkReason(res api.CheckResult) string {
 func (c *cli) connAction(ctx context.Context, action string, args []string) error {
 	fs := c.flagSet("connections "+action, "ID [--wait]")
 	wait := fs.Bool("wait", false, "follow the job the action starts and fail when it fails")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}
@@ -629,15 +597,7 @@ func (c *cli) printBulk(results []api.BulkResult) error {
 
 func (c *cli) connCatalog(ctx context.Context, args []string) error {
 	fs := c.flagSet("connections catalog", "ID")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}
@@ -674,15 +634,7 @@ func (c *cli) connRecords(ctx context.Context, args []string) error {
 	fs.StringVar(&q.State, "state", "", "only records in this `state`: live or gone")
 	fs.IntVar(&q.Limit, "limit", 0, "at most `n` records (the server's default when 0)")
 	fs.StringVar(&q.After, "after", "", "the page after this `cursor` (printed at the end of a page)")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("connection", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "connection")
 	if err != nil {
 		return err
 	}

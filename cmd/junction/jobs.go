@@ -99,15 +99,7 @@ func optID(id *int64) string {
 
 func (c *cli) jobsShow(ctx context.Context, args []string) error {
 	fs := c.flagSet("jobs show", "ID")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("job", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "job")
 	if err != nil {
 		return err
 	}
@@ -156,15 +148,7 @@ func (c *cli) printJob(j api.Job, now time.Time) error {
 
 func (c *cli) jobsCancel(ctx context.Context, args []string) error {
 	fs := c.flagSet("jobs cancel", "ID")
-	pos, err := c.parse(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID("job", pos)
-	if err != nil {
-		return err
-	}
-	cl, err := c.client()
+	id, cl, err := c.idAndClient(fs, args, "job")
 	if err != nil {
 		return err
 	}

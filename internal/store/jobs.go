@@ -89,6 +89,20 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	return j, nil
 }
 
+// scanJobs reads every row and closes rows.
+func scanJobs(rows *sql.Rows) ([]Job, error) {
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
 func insertJob(ctx context.Context, tx *sql.Tx, j *Job) error {
 	j.State, j.CreatedAt = JobPending, now()
 	if j.Params == "" {
@@ -199,16 +213,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return scanJobs(rows)
 }
 
 // UnqueuedJobs lists pending jobs that were stored but never handed to River (the process
@@ -219,16 +224,7 @@ func (s *Store) UnqueuedJobs(ctx context.Context, olderThan time.Duration) ([]Jo
 	if err != nil {
 		return nil, fmt.Errorf("list unqueued jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return scanJobs(rows)
 }
 
 // SetJobRiverID remembers the River job that runs this job.
@@ -328,16 +324,7 @@ func (s *Store) LostJobs(ctx context.Context, heartbeatBefore time.Time) ([]Job,
 	if err != nil {
 		return nil, fmt.Errorf("list lost jobs: %w", err)
 	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return scanJobs(rows)
 }
 
 // RequeueLostJob hands a job whose worker died back to River, so a live worker picks it up

@@ -74,21 +74,7 @@ func (dialect) Param(i int) string { return "$" + strconv.Itoa(i) }
 
 func (d dialect) SelectColumn(name string) string { return d.Quote(name) }
 
-func (dialect) Upsert(key, update []string) string {
-	d := dialect{}
-	quoted := make([]string, len(key))
-	for i, k := range key {
-		quoted[i] = d.Quote(k)
-	}
-	if len(update) == 0 {
-		return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO NOTHING"
-	}
-	sets := make([]string, len(update))
-	for i, c := range update {
-		sets[i] = d.Quote(c) + " = EXCLUDED." + d.Quote(c)
-	}
-	return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
-}
+func (d dialect) Upsert(key, update []string) string { return sqltable.OnConflict(d.Quote, key, update) }
 
 // ConnectError recognises PostgreSQL's error codes and network failures.
 func (dialect) ConnectError(cfg driver.Config, err error) error {

@@ -75,20 +75,7 @@ func (dialect) Param(int) string { return "?" }
 // so a cursor built from them compares equal to the stored value.
 func (d dialect) SelectColumn(name string) string { return "+" + d.Quote(name) }
 
-func (d dialect) Upsert(key, update []string) string {
-	quoted := make([]string, len(key))
-	for i, k := range key {
-		quoted[i] = d.Quote(k)
-	}
-	if len(update) == 0 {
-		return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO NOTHING"
-	}
-	sets := make([]string, len(update))
-	for i, c := range update {
-		sets[i] = d.Quote(c) + " = excluded." + d.Quote(c)
-	}
-	return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
-}
+func (d dialect) Upsert(key, update []string) string { return sqltable.OnConflict(d.Quote, key, update) }
 
 // ConnectError reports a missing file or a file that is not a database on the path field.
 func (dialect) ConnectError(cfg driver.Config, err error) error {

@@ -199,3 +199,20 @@ func (w *writer) key(rec driver.WriteRecord, keyCols []Column) (string, []any, e
 	}
 	return keyString(raw), args, nil
 }
+
+// OnConflict is the upsert clause of PostgreSQL and SQLite, which share the syntax:
+// update the given columns when the key exists (or do nothing when there are none).
+func OnConflict(quote func(string) string, key, update []string) string {
+	quoted := make([]string, len(key))
+	for i, k := range key {
+		quoted[i] = quote(k)
+	}
+	if len(update) == 0 {
+		return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO NOTHING"
+	}
+	sets := make([]string, len(update))
+	for i, c := range update {
+		sets[i] = quote(c) + " = excluded." + quote(c)
+	}
+	return "ON CONFLICT (" + strings.Join(quoted, ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
+}
