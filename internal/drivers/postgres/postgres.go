@@ -74,7 +74,9 @@ func (dialect) Param(i int) string { return "$" + strconv.Itoa(i) }
 
 func (d dialect) SelectColumn(name string) string { return d.Quote(name) }
 
-func (d dialect) Upsert(key, update []string) string { return sqltable.OnConflict(d.Quote, key, update) }
+func (d dialect) Upsert(key, update []string) string {
+	return sqltable.OnConflict(d.Quote, key, update)
+}
 
 // ConnectError recognises PostgreSQL's error codes and network failures.
 func (dialect) ConnectError(cfg driver.Config, err error) error {

@@ -75,7 +75,9 @@ func (dialect) Param(int) string { return "?" }
 // so a cursor built from them compares equal to the stored value.
 func (d dialect) SelectColumn(name string) string { return "+" + d.Quote(name) }
 
-func (d dialect) Upsert(key, update []string) string { return sqltable.OnConflict(d.Quote, key, update) }
+func (d dialect) Upsert(key, update []string) string {
+	return sqltable.OnConflict(d.Quote, key, update)
+}
 
 // ConnectError reports a missing file or a file that is not a database on the path field.
 func (dialect) ConnectError(cfg driver.Config, err error) error {
