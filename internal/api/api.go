@@ -52,6 +52,7 @@ func New(mux *http.ServeMux, deps Deps) huma.API {
 	a.UseMiddleware(h.authenticate(a))
 	h.registerDrivers(a)
 	h.registerConnections(a)
+	h.registerCatalog(a)
 	h.registerJobs(a)
 	return a
 }

@@ -227,6 +227,7 @@ func (s *Store) PurgeConnection(ctx context.Context, id int64, progress func(del
 		for _, q := range []string{
 			`DELETE FROM sync_states WHERE connection_id = $1`,
 			`DELETE FROM catalogs WHERE connection_id = $1`,
+			`DELETE FROM catalog_changes WHERE connection_id = $1`,
 			`DELETE FROM connections WHERE id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {

@@ -183,6 +183,10 @@ type SyncRun struct {
 	Mode    string // "full" or "incremental"
 	Cursor  string // resume from here
 	Resumed bool   // the job had started this entity before (a retry after a crash)
+	// KeyAttrs and CursorAttr are what the last finished sync of the entity was keyed and
+	// ordered by ("" before the first).
+	KeyAttrs   string
+	CursorAttr string
 }
 
 // BeginEntitySync starts, or resumes when the same job started it before, an entity's sync.
@@ -190,10 +194,10 @@ type SyncRun struct {
 func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string, jobID int64, mode string) (SyncRun, error) {
 	var run SyncRun
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var cursor, runCursor, runMode string
+		var cursor, runCursor, runMode, keyAttrs, cursorAttr string
 		var runJob sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT cursor, run_job_id, run_mode, run_cursor FROM sync_states
-			WHERE connection_id = $1 AND entity = $2`, connID, entity).Scan(&cursor, &runJob, &runMode, &runCursor)
+		err := tx.QueryRowContext(ctx, `SELECT cursor, run_job_id, run_mode, run_cursor, key_attrs, cursor_attr FROM sync_states
+			WHERE connection_id = $1 AND entity = $2`, connID, entity).Scan(&cursor, &runJob, &runMode, &runCursor, &keyAttrs, &cursorAttr)
 		if errors.Is(err, sql.ErrNoRows) {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_states (connection_id, entity) VALUES ($1, $2)`, connID, entity); err != nil {
 				return err
@@ -202,10 +206,10 @@ func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string
 			return err
 		}
 		if runJob.Valid && runJob.Int64 == jobID {
-			run = SyncRun{Mode: runMode, Cursor: runCursor, Resumed: true}
+			run = SyncRun{Mode: runMode, Cursor: runCursor, Resumed: true, KeyAttrs: keyAttrs, CursorAttr: cursorAttr}
 			return nil
 		}
-		run = SyncRun{Mode: mode}
+		run = SyncRun{Mode: mode, KeyAttrs: keyAttrs, CursorAttr: cursorAttr}
 		if mode == "incremental" {
 			run.Cursor = cursor
 		}
@@ -221,8 +225,9 @@ func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string
 
 // FinishEntitySync closes an entity's sync: after a full read, records this job did not see
 // are marked gone (kept, with the time they went); the run's cursor becomes the cursor the
-// next incremental sync starts from. It returns how many went.
-func (s *Store) FinishEntitySync(ctx context.Context, connID int64, entity string, jobID int64) (int64, error) {
+// next incremental sync starts from, and the key and cursor attributes it used are kept
+// to compare the next catalog with. It returns how many went.
+func (s *Store) FinishEntitySync(ctx context.Context, connID int64, entity string, jobID int64, keyAttrs, cursorAttr string) (int64, error) {
 	var gone int64
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var mode string
@@ -243,7 +248,8 @@ func (s *Store) FinishEntitySync(ctx context.Context, connID int64, entity strin
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE sync_states SET cursor = run_cursor, run_job_id = NULL, run_mode = '',
-			run_cursor = '', run_started_at = NULL, synced_at = $1 WHERE connection_id = $2 AND entity = $3`, t, connID, entity)
+			run_cursor = '', run_started_at = NULL, synced_at = $1, key_attrs = $2, cursor_attr = $3
+			WHERE connection_id = $4 AND entity = $5`, t, keyAttrs, cursorAttr, connID, entity)
 		return err
 	})
 	if err != nil {
@@ -321,30 +327,4 @@ func (s *Store) CountRecords(ctx context.Context, connID int64, entity, state st
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil
-}
-
-// SaveCatalog replaces a connection's catalog (a JSON document).
-func (s *Store) SaveCatalog(ctx context.Context, workspaceID, connID int64, catalog []byte) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO catalogs (connection_id, workspace_id, catalog, discovered_at)
-		VALUES ($1, $2, $3, $4) ON CONFLICT (connection_id) DO UPDATE SET catalog = excluded.catalog,
-		discovered_at = excluded.discovered_at`, connID, workspaceID, string(catalog), now())
-	if err != nil {
-		return fmt.Errorf("save catalog of connection %d: %w", connID, err)
-	}
-	return nil
-}
-
-// GetCatalog returns a connection's catalog document and when it was discovered.
-func (s *Store) GetCatalog(ctx context.Context, workspaceID, connID int64) ([]byte, time.Time, error) {
-	var doc string
-	var at time.Time
-	err := s.read.QueryRowContext(ctx, `SELECT catalog, discovered_at FROM catalogs WHERE connection_id = $1 AND workspace_id = $2`,
-		connID, workspaceID).Scan(&doc, &at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, time.Time{}, ErrNotFound
-	}
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("get catalog of connection %d: %w", connID, err)
-	}
-	return []byte(doc), at.UTC(), nil
 }

@@ -119,7 +119,7 @@ func TestSyncPagesAndGone(t *testing.T) {
 		if !run.Resumed || run.Cursor != "c1" {
 			t.Fatalf("resume = %+v, want cursor c1", run)
 		}
-		if _, err := s.FinishEntitySync(ctx, c.ID, "items", j1.ID); err != nil {
+		if _, err := s.FinishEntitySync(ctx, c.ID, "items", j1.ID, `["id"]`, ""); err != nil {
 			t.Fatal(err)
 		}
 
@@ -135,7 +135,7 @@ func TestSyncPagesAndGone(t *testing.T) {
 		if err != nil || got != (Counters{Read: 3, Inserted: 1, Updated: 1, Unchanged: 1}) {
 			t.Fatalf("second page = %+v, %v", got, err)
 		}
-		gone, err := s.FinishEntitySync(ctx, c.ID, "items", j2.ID)
+		gone, err := s.FinishEntitySync(ctx, c.ID, "items", j2.ID, `["id"]`, "")
 		if err != nil || gone != 1 {
 			t.Fatalf("gone = %d, %v; want 1", gone, err)
 		}

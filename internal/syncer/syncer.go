@@ -8,7 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/junction-hub/junction/internal/driver"
@@ -50,21 +52,76 @@ func (s *Syncer) Sync(ctx context.Context, run Run) error {
 	if err != nil {
 		return fmt.Errorf("discover %s: %w", conn.Name, err)
 	}
-	doc, err := json.Marshal(catalog)
+	changes, err := s.saveCatalog(ctx, run, catalog)
 	if err != nil {
-		return fmt.Errorf("discover %s: %w", conn.Name, err)
-	}
-	if err := s.Store.SaveCatalog(ctx, conn.WorkspaceID, conn.ID, doc); err != nil {
 		return err
 	}
-	run.Log.Info(fmt.Sprintf("catalog: %d entities, %d value lists", len(catalog.Entities), len(catalog.ValueLists)))
+	run.Log.Info(fmt.Sprintf("catalog: %d entities, %d value lists, %d changes", len(catalog.Entities), len(catalog.ValueLists), changes))
+	// An entity that needs a person (its key changed, say) fails alone; the others still
+	// sync. Anything else (the system went away) stops the job, which retries.
+	var failed []string
 	for _, entity := range catalog.Entities {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := s.syncEntity(ctx, run, entity); err != nil {
-			return fmt.Errorf("sync %s.%s: %w", conn.Name, entity.Name, err)
+			if !driver.IsConfig(err) {
+				return fmt.Errorf("sync %s.%s: %w", conn.Name, entity.Name, err)
+			}
+			run.Log.Error(fmt.Sprintf("%s: %v", entity.Name, err))
+			failed = append(failed, fmt.Sprintf("%s: %v", entity.Name, err))
 		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w: %s", driver.ErrConfig, strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// saveCatalog stores the discovered catalog with what changed since the last one.
+func (s *Syncer) saveCatalog(ctx context.Context, run Run, catalog *driver.Catalog) (int, error) {
+	conn := run.Connection
+	var old *driver.Catalog
+	if doc, _, err := s.Store.GetCatalog(ctx, conn.WorkspaceID, conn.ID); err == nil {
+		old = &driver.Catalog{}
+		if err := json.Unmarshal(doc, old); err != nil {
+			old = nil // unreadable: start the history again
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return 0, err
+	}
+	changes := DiffCatalogs(old, catalog)
+	doc, err := json.Marshal(catalog)
+	if err != nil {
+		return 0, fmt.Errorf("discover %s: %w", conn.Name, err)
+	}
+	if err := s.Store.SaveCatalog(ctx, conn.WorkspaceID, conn.ID, doc, changes, run.Job.ID); err != nil {
+		return 0, err
+	}
+	for _, c := range changes {
+		run.Log.Info(fmt.Sprintf("catalog change: %s %s %s %s", c.Kind, c.Entity, c.Name, c.Detail))
+	}
+	return len(changes), nil
+}
+
+// checkShape refuses to go on when the entity's key or cursor is not what the last finished
+// sync used: records are mirrored by the old key, the saved cursor is a position in the old
+// order. Only a full sync asked for by a person starts over on the new shape.
+func checkShape(run Run, entity driver.Entity, state store.SyncRun, keyAttrs string) error {
+	if run.Mode == ModeFull {
+		return nil
+	}
+	if state.KeyAttrs != "" && state.KeyAttrs != keyAttrs {
+		return fmt.Errorf("%w: the key changed from %s to %s; records are mirrored by the old key, so nothing was synced. "+
+			"Check the system, then start a full sync to mirror by the new key", driver.ErrConfig, state.KeyAttrs, keyAttrs)
+	}
+	if state.CursorAttr != "" && state.CursorAttr != entity.Cursor {
+		what := fmt.Sprintf("the cursor column %q was removed", state.CursorAttr)
+		if entity.Cursor != "" {
+			what = fmt.Sprintf("the cursor column changed from %q to %q", state.CursorAttr, entity.Cursor)
+		}
+		return fmt.Errorf("%w: %s, so incremental syncs cannot go on from the saved position. "+
+			"Restore the column or set cursor_column, or start a full sync", driver.ErrConfig, what)
 	}
 	return nil
 }
@@ -79,6 +136,10 @@ func (s *Syncer) syncEntity(ctx context.Context, run Run, entity driver.Entity) 
 	}
 	state, err := s.Store.BeginEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID, mode)
 	if err != nil {
+		return err
+	}
+	keyJSON, _ := json.Marshal(entity.Key)
+	if err := checkShape(run, entity, state, string(keyJSON)); err != nil {
 		return err
 	}
 	if state.Mode == ModeIncremental && state.Cursor == "" && !state.Resumed {
@@ -98,7 +159,7 @@ func (s *Syncer) syncEntity(ctx context.Context, run Run, entity driver.Entity) 
 	if err := page.flush(ctx); err != nil {
 		return err
 	}
-	gone, err := s.Store.FinishEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID)
+	gone, err := s.Store.FinishEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID, string(keyJSON), entity.Cursor)
 	if err != nil {
 		return err
 	}
