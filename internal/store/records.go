@@ -166,17 +166,6 @@ func addCounters(ctx context.Context, tx *sql.Tx, jobID int64, c Counters) error
 	return nil
 }
 
-// placeholders returns "$from, $from+1, …" n times.
-func placeholders(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-	}
-	return b.String()
-}
 
 // SyncRun is where an entity's sync stands.
 type SyncRun struct {

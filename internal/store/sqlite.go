@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"modernc.org/sqlite" // registers "sqlite"
@@ -64,8 +65,9 @@ func knownRecordsSQLite(ctx context.Context, tx *sql.Tx, connID int64, entity st
 		for _, k := range keys[start:end] {
 			args = append(args, k)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT key, hash, state FROM records WHERE connection_id = $1 AND entity = $2
-			AND key IN (`+placeholders(3, end-start)+`)`, args...)
+		// Plain ? parameters: SQLite looks $N names up one by one, which is quadratic here.
+		rows, err := tx.QueryContext(ctx, `SELECT key, hash, state FROM records WHERE connection_id = ? AND entity = ?
+			AND key IN (`+questionMarks(end-start)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read known records: %w", err)
 		}
@@ -93,8 +95,8 @@ func touchRecordsSQLite(ctx context.Context, tx *sql.Tx, connID int64, entity st
 		for _, k := range keys[start:end] {
 			args = append(args, k)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE records SET last_seen = $1, seen_job = $2 WHERE connection_id = $3
-			AND entity = $4 AND key IN (`+placeholders(5, end-start)+`)`, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE records SET last_seen = ?, seen_job = ? WHERE connection_id = ?
+			AND entity = ? AND key IN (`+questionMarks(end-start)+`)`, args...); err != nil {
 			return fmt.Errorf("mark records seen: %w", err)
 		}
 	}
@@ -119,4 +121,9 @@ func upsertRecordsSQLite(ctx context.Context, tx *sql.Tx, p Page, recs []PageRec
 		}
 	}
 	return nil
+}
+
+// questionMarks returns "?, ?, …" n times.
+func questionMarks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }

@@ -153,10 +153,14 @@ func (s *Syncer) syncEntity(ctx context.Context, run Run, entity driver.Entity) 
 	err = run.Driver.Read(ctx, run.Config, driver.ReadRequest{
 		Entity: entity.Name, Mode: driver.ReadMode(state.Mode), Cursor: state.Cursor, PageSize: s.pageSize(),
 	}, page)
-	if err != nil {
-		return err
+	if err == nil {
+		err = page.flush(ctx)
 	}
-	if err := page.flush(ctx); err != nil {
+	// Whatever happened, no commit may still be running when this returns.
+	if werr := page.wait(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return err
 	}
 	gone, err := s.Store.FinishEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID, string(keyJSON), entity.Cursor)
@@ -179,22 +183,26 @@ func (s *Syncer) pageSize() int {
 
 // pageWriter is the driver.Emitter of one entity's read: it holds records until the driver
 // checkpoints (or too many pile up) and then commits them with the cursor in one transaction.
+// A page commits in the background while the driver reads the next one, so reading and
+// writing use both cores; at most one page commits and one fills, which bounds memory.
 type pageWriter struct {
-	syncer  *Syncer
-	run     Run
-	entity  string
-	records []store.PageRecord
-	deletes []string
-	cursor  string // the last checkpoint's cursor; committed with the next flush
-	max     int
-	total   store.Counters
+	syncer   *Syncer
+	run      Run
+	entity   string
+	enc      encoder
+	records  []store.PageRecord
+	deletes  []string
+	cursor   string // the last checkpoint's cursor; committed with the next flush
+	max      int
+	total    store.Counters // written by the commit goroutine; read after wait
+	inflight chan error     // the running commit's outcome; nil when none runs
 }
 
 func (p *pageWriter) Record(ctx context.Context, r driver.Record) error {
 	if r.Key == "" {
 		return fmt.Errorf("%w: %s: a record has an empty key", driver.ErrConfig, p.entity)
 	}
-	fields, err := json.Marshal(r.Fields)
+	fields, err := p.enc.encode(r.Fields)
 	if err != nil {
 		return fmt.Errorf("record %s: encode fields: %w", r.Key, err)
 	}
@@ -227,19 +235,40 @@ func (p *pageWriter) Log(ctx context.Context, message string) {
 	p.run.Log.Info(p.entity + ": " + message)
 }
 
+// flush hands the page to a background commit, after the previous one has finished (so
+// pages commit in order) and succeeded.
 func (p *pageWriter) flush(ctx context.Context) error {
-	c, err := p.syncer.Store.ApplyPage(ctx, store.Page{
-		WorkspaceID: p.run.Connection.WorkspaceID, ConnectionID: p.run.Connection.ID, JobID: p.run.Job.ID,
-		Entity: p.entity, Records: p.records, Deletes: p.deletes, Cursor: p.cursor,
-	})
-	if err != nil {
+	if err := p.wait(); err != nil {
 		return err
 	}
-	p.syncer.Metrics.CountRecords(c)
-	p.total.Read += c.Read
-	p.total.Inserted += c.Inserted
-	p.total.Updated += c.Updated
-	p.total.Unchanged += c.Unchanged
-	p.records, p.deletes = p.records[:0], p.deletes[:0]
+	page := store.Page{
+		WorkspaceID: p.run.Connection.WorkspaceID, ConnectionID: p.run.Connection.ID, JobID: p.run.Job.ID,
+		Entity: p.entity, Records: p.records, Deletes: p.deletes, Cursor: p.cursor,
+	}
+	p.records = make([]store.PageRecord, 0, cap(p.records))
+	p.deletes = nil
+	done := make(chan error, 1)
+	p.inflight = done
+	go func() {
+		c, err := p.syncer.Store.ApplyPage(ctx, page)
+		if err == nil {
+			p.syncer.Metrics.CountRecords(c)
+			p.total.Read += c.Read
+			p.total.Inserted += c.Inserted
+			p.total.Updated += c.Updated
+			p.total.Unchanged += c.Unchanged
+		}
+		done <- err
+	}()
 	return nil
+}
+
+// wait returns the outcome of the running commit, if any.
+func (p *pageWriter) wait() error {
+	if p.inflight == nil {
+		return nil
+	}
+	err := <-p.inflight
+	p.inflight = nil
+	return err
 }
