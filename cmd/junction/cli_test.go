@@ -145,6 +145,7 @@ func TestBuildInput(t *testing.T) {
 	}
 	full := write("full.json", `{"name":"shop","driver":"pgx","description":"d",
 		"credentials":{"host":"a","password":"p"},"settings":{"mode":"full"}}`)
+	sched := write("sched.json", `{"name":"shop","driver":"pgx","schedule":"2h"}`)
 	typo := write("typo.json", `{"name":"shop","driver":"pgx","credential":{"host":"a"}}`)
 	broken := write("broken.json", `{"name":`)
 
@@ -174,6 +175,16 @@ func TestBuildInput(t *testing.T) {
 			want: api.ConnectionInput{Driver: str("pgx"), Name: str("other"), Description: str(""),
 				Credentials: map[string]any{"host": "b", "password": "p"},
 				Settings:    map[string]any{"mode": "full", "tables": "t"}},
+		},
+		{
+			name: "schedule",
+			args: []string{"--driver", "pgx", "--name", "shop", "--schedule", "*/15 * * * *"},
+			want: api.ConnectionInput{Driver: str("pgx"), Name: str("shop"), Schedule: str("*/15 * * * *")},
+		},
+		{
+			name: "empty schedule over file (manual)",
+			args: []string{"--from", sched, "--schedule", ""},
+			want: api.ConnectionInput{Driver: str("pgx"), Name: str("shop"), Schedule: str("")},
 		},
 		{
 			name:  "from stdin",
@@ -323,6 +334,7 @@ func runCLI(t *testing.T, server, stdin string, args ...string) (code int, stdou
 var (
 	t0  = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	t1  = t0.Add(90 * time.Second)
+	t2  = t1.Add(15 * time.Minute)
 	id7 = int64(7)
 )
 
@@ -331,13 +343,15 @@ func TestOutput(t *testing.T) {
 		"GET /api/v1/drivers": answer(200, map[string]any{"drivers": []driver.Spec{testSpec,
 			{Name: "csv", Label: "CSV files", Capabilities: driver.Capabilities{Read: true}}}}),
 		"GET /api/v1/connections": answer(200, map[string]any{"connections": []api.Connection{
-			{ID: 7, Name: "shop", Driver: "pgx", Status: "active", Health: api.Health{State: "ok"}, LastSyncAt: &t1},
+			{ID: 7, Name: "shop", Driver: "pgx", Status: "active", Health: api.Health{State: "ok"}, LastSyncAt: &t1,
+				Schedule: "15m", NextSyncAt: &t2},
 			{ID: 12, Name: "a longer name", Driver: "csv", Status: "inactive"},
 		}}),
 		"GET /api/v1/connections/7": answer(200, api.Connection{ID: 7, Name: "shop", Driver: "pgx", Status: "active",
 			Health:      api.Health{State: "failing", Message: "timeout", CheckedAt: &t1},
 			Credentials: map[string]any{"host": "db", "password": "********"},
-			Settings:    map[string]any{"mode": "full"}, CreatedAt: t0, UpdatedAt: t1}),
+			Settings:    map[string]any{"mode": "full"}, Schedule: "0 6 * * 1-5", NextSyncAt: &t2,
+			CreatedAt: t0, UpdatedAt: t1}),
 		"GET /api/v1/jobs": answer(200, map[string]any{"next": "40", "jobs": []api.Job{
 			{ID: 41, Kind: "sync", State: "failed", ConnectionID: &id7, CreatedAt: t0, StartedAt: &t0, FinishedAt: &t1,
 				Progress: api.Progress{Read: 10, Written: 4, Unchanged: 6}, Error: "connection refused"},
@@ -378,9 +392,9 @@ settings:
 		{
 			args: []string{"connections", "list"},
 			want: `
-ID  NAME           DRIVER  STATUS    HEALTH  LAST SYNC
-7   shop           pgx     active    ok      2025-03-04 05:07:37
-12  a longer name  csv     inactive  -       -
+ID  NAME           DRIVER  STATUS    HEALTH  LAST SYNC            NEXT SYNC
+7   shop           pgx     active    ok      2025-03-04 05:07:37  2025-03-04 05:22:37
+12  a longer name  csv     inactive  -       -                    -
 `,
 		},
 		{
@@ -395,6 +409,8 @@ Health:         failing: timeout
 Checked:        2025-03-04 05:07:37
 Last sync:      -
 Last sync job:  -
+Schedule:       0 6 * * 1-5 (UTC)
+Next sync:      2025-03-04 05:22:37
 Created:        2025-03-04 05:06:07
 Updated:        2025-03-04 05:07:37
 Credentials:
@@ -434,6 +450,8 @@ ID  KIND   CONNECTION  STATE    READ  WRITTEN  UNCHANGED  GONE  CREATED         
   "settings": {
     "mode": "full"
   },
+  "schedule": "0 6 * * 1-5",
+  "next_sync_at": "2025-03-04T05:22:37Z",
   "created_at": "2025-03-04T05:06:07Z",
   "updated_at": "2025-03-04T05:07:37Z"
 }

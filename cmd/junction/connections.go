@@ -70,10 +70,10 @@ func (c *cli) connList(ctx context.Context, args []string) error {
 
 func (c *cli) printConnections(conns []api.Connection) error {
 	tw := c.table()
-	fmt.Fprintln(tw, "ID\tNAME\tDRIVER\tSTATUS\tHEALTH\tLAST SYNC")
+	fmt.Fprintln(tw, "ID\tNAME\tDRIVER\tSTATUS\tHEALTH\tLAST SYNC\tNEXT SYNC")
 	for _, k := range conns {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n",
-			k.ID, k.Name, k.Driver, k.Status, orDash(k.Health.State), fmtTime(k.LastSyncAt))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			k.ID, k.Name, k.Driver, k.Status, orDash(k.Health.State), fmtTime(k.LastSyncAt), fmtTime(k.NextSyncAt))
 	}
 	return tw.Flush()
 }
@@ -102,6 +102,10 @@ func (c *cli) printConnection(k api.Connection) error {
 	if k.Health.Message != "" {
 		health += ": " + k.Health.Message
 	}
+	sched := "manual"
+	if k.Schedule != "" {
+		sched = k.Schedule + " (UTC)"
+	}
 	lastJob := "-"
 	if k.LastSyncJobID != nil {
 		lastJob = strconv.FormatInt(*k.LastSyncJobID, 10)
@@ -116,6 +120,8 @@ func (c *cli) printConnection(k api.Connection) error {
 		{"Checked", fmtTime(k.Health.CheckedAt)},
 		{"Last sync", fmtTime(k.LastSyncAt)},
 		{"Last sync job", lastJob},
+		{"Schedule", sched},
+		{"Next sync", fmtTime(k.NextSyncAt)},
 		{"Created", fmtTime(&k.CreatedAt)},
 		{"Updated", fmtTime(&k.UpdatedAt)},
 	} {
@@ -162,6 +168,7 @@ type inputFlags struct {
 	driver      string
 	name        string
 	description string
+	schedule    string
 	from        string
 	sets        setFlag
 }
@@ -173,6 +180,7 @@ func newInputFlags(fs *flag.FlagSet, withDriver bool) *inputFlags {
 	}
 	fs.StringVar(&f.name, "name", "", "connection `name`")
 	fs.StringVar(&f.description, "description", "", "free `text` about the connection")
+	fs.StringVar(&f.schedule, "schedule", "", "sync `schedule`: an interval (15m, 2h), a cron expression (\"0 6 * * 1-5\", UTC), or \"\" for manual only")
 	fs.StringVar(&f.from, "from", "", "read a ConnectionInput JSON `file` (- for stdin); other flags override it")
 	fs.Var(&f.sets, "set", "`key=value` of a credential or setting, repeatable; key=- reads the value from stdin without echo")
 	return f
@@ -204,6 +212,9 @@ func (c *cli) build(f *inputFlags, spec func(in api.ConnectionInput) (driver.Spe
 	}
 	if given(f.fs, "description") {
 		in.Description = &f.description
+	}
+	if given(f.fs, "schedule") {
+		in.Schedule = &f.schedule
 	}
 	if len(f.sets) == 0 {
 		return in, nil
@@ -338,7 +349,7 @@ func connectionSpec(ctx context.Context, cl *client.Client, id int64) (driver.Sp
 
 func (c *cli) connCreate(ctx context.Context, args []string) error {
 	fs := c.flagSet("connections create",
-		"--driver D --name N [--description T] [--set key=value]... [--from FILE] [--wait]")
+		"--driver D --name N [--description T] [--schedule S] [--set key=value]... [--from FILE] [--wait]")
 	f := newInputFlags(fs, true)
 	wait := fs.Bool("wait", false, "follow the first sync and fail when it fails")
 	pos, err := c.parse(fs, args)
@@ -375,7 +386,7 @@ func (c *cli) connCreate(ctx context.Context, args []string) error {
 }
 
 func (c *cli) connEdit(ctx context.Context, args []string) error {
-	fs := c.flagSet("connections edit", "ID [--name N] [--description T] [--set key=value]... [--from FILE] [--wait]")
+	fs := c.flagSet("connections edit", "ID [--name N] [--description T] [--schedule S] [--set key=value]... [--from FILE] [--wait]")
 	f := newInputFlags(fs, false)
 	wait := fs.Bool("wait", false, "follow the sync the change starts and fail when it fails")
 	id, cl, err := c.idAndClient(fs, args, "connection")
@@ -388,8 +399,8 @@ func (c *cli) connEdit(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if in.Name == nil && in.Description == nil && in.Driver == nil && in.Credentials == nil && in.Settings == nil {
-		return usagef("nothing to change: give --name, --description, --set or --from")
+	if in.Name == nil && in.Description == nil && in.Driver == nil && in.Credentials == nil && in.Settings == nil && in.Schedule == nil {
+		return usagef("nothing to change: give --name, --description, --schedule, --set or --from")
 	}
 	res, err := cl.UpdateConnection(ctx, id, in)
 	if err != nil {

@@ -23,6 +23,9 @@ func runServe(ctx context.Context, args []string) error {
 	workers := fs.Int("workers", 4, "jobs this node runs at once")
 	pageSize := fs.Int("page-size", 0, "records per sync checkpoint (default 1000)")
 	logFormat := fs.String("log-format", "text", "text or json")
+	heartbeat := fs.Duration("heartbeat", 5*time.Second, "how often a running job proves its worker is alive")
+	lostAfter := fs.Duration("lost-after", 30*time.Second, "heartbeat age after which a job's worker counts as dead and the job is handed to another")
+	pollInterval := fs.Duration("poll-interval", 500*time.Millisecond, "how often this node looks for new jobs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -34,11 +37,12 @@ func runServe(ctx context.Context, args []string) error {
 		handler = slog.NewJSONHandler(os.Stderr, nil)
 	}
 	logger := slog.New(handler)
+	server.TuneGC()
 
 	srv, err := server.New(ctx, server.Config{
 		DataDir: *data, Database: *database, Logger: logger, Out: os.Stdout, PageSize: *pageSize,
 		SecretKey: os.Getenv("JUNCTION_SECRET_KEY"), AdminToken: os.Getenv("JUNCTION_ADMIN_TOKEN"),
-		Jobs: jobs.Options{Workers: *workers},
+		Jobs: jobs.Options{Workers: *workers, Heartbeat: *heartbeat, LostAfter: *lostAfter, PollInterval: *pollInterval},
 	})
 	if err != nil {
 		return err

@@ -83,7 +83,7 @@ func (h *handlers) registerConnections(a huma.API) {
 		Path: Prefix + "/connections/{id}", Tags: tags, Summary: "Show a connection (secrets masked)"}, h.getConnection)
 	huma.Register(a, huma.Operation{OperationID: "update-connection", Method: http.MethodPatch,
 		Path: Prefix + "/connections/{id}", Tags: tags, Summary: "Edit a connection",
-		Description: "Changed credentials or settings are checked, then the connection syncs again. The driver cannot change."},
+		Description: "Changed credentials or settings are checked, then the connection syncs again. A changed schedule counts from now. The driver cannot change."},
 		h.updateConnection)
 	huma.Register(a, huma.Operation{OperationID: "delete-connection", Method: http.MethodDelete,
 		Path: Prefix + "/connections/{id}", Tags: tags, DefaultStatus: http.StatusAccepted,

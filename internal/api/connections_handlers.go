@@ -20,13 +20,14 @@ func (h *handlers) connection(c store.Connection) Connection {
 		ID: c.ID, Name: c.Name, Driver: c.Driver, Description: c.Description, Status: c.Status,
 		Health:      Health{State: c.Health, Message: c.HealthMessage, CheckedAt: c.CheckedAt},
 		Credentials: masked.Credentials, Settings: masked.Settings,
-		LastSyncAt: c.LastSyncAt, LastSyncJobID: c.LastSyncJobID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		LastSyncAt: c.LastSyncAt, LastSyncJobID: c.LastSyncJobID, Schedule: c.Schedule, NextSyncAt: c.NextSyncAt,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
 func serviceInput(in ConnectionInput) connections.Input {
 	return connections.Input{Name: in.Name, Driver: in.Driver, Description: in.Description,
-		Credentials: in.Credentials, Settings: in.Settings}
+		Credentials: in.Credentials, Settings: in.Settings, Schedule: in.Schedule}
 }
 
 func (h *handlers) listConnections(ctx context.Context, _ *struct{}) (*connectionListOutput, error) {

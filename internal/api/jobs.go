@@ -48,7 +48,7 @@ func jobOf(j store.Job) Job {
 	c := j.Counters
 	return Job{
 		ID: j.ID, ConnectionID: j.ConnectionID, Kind: j.Kind, State: j.State, Attempts: j.Attempts,
-		MaxAttempts: j.MaxAttempts, Error: j.Error, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
+		MaxAttempts: j.MaxAttempts, Node: j.Node, Error: j.Error, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Progress: Progress{Read: c.Read, Written: c.Written(), Inserted: c.Inserted, Updated: c.Updated,
 			Unchanged: c.Unchanged, Gone: c.Gone},
 	}

@@ -21,6 +21,8 @@ type Connection struct {
 	Settings      map[string]any `json:"settings"`
 	LastSyncAt    *time.Time     `json:"last_sync_at,omitempty"`
 	LastSyncJobID *int64         `json:"last_sync_job_id,omitempty"`
+	Schedule      string         `json:"schedule" doc:"empty: manual syncs only; an interval (15m) or a cron expression (*/15 * * * *), in UTC"`
+	NextSyncAt    *time.Time     `json:"next_sync_at,omitempty" doc:"when the schedule next starts a sync; absent when manual or inactive"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
 }
@@ -40,6 +42,7 @@ type ConnectionInput struct {
 	Description *string        `json:"description,omitempty"`
 	Credentials map[string]any `json:"credentials,omitempty"`
 	Settings    map[string]any `json:"settings,omitempty"`
+	Schedule    *string        `json:"schedule,omitempty" doc:"empty for manual syncs only, an interval of at least 1m (15m, 2h), or a 5-field cron expression (0 6 * * 1-5) in UTC"`
 }
 
 // ConnectionWithJob answers changes that start a job (create, edit, enable).
@@ -93,6 +96,7 @@ type Job struct {
 	State        string     `json:"state" enum:"pending,running,succeeded,failed,cancelled"`
 	Attempts     int        `json:"attempts"`
 	MaxAttempts  int        `json:"max_attempts"`
+	Node         string     `json:"node,omitempty" doc:"the junction serve process that runs the job (or ran it last)"`
 	Progress     Progress   `json:"progress"`
 	Error        string     `json:"error,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/junction-hub/junction/internal/driver"
 	"github.com/junction-hub/junction/internal/jobs"
+	"github.com/junction-hub/junction/internal/schedule"
 	"github.com/junction-hub/junction/internal/secret"
 	"github.com/junction-hub/junction/internal/store"
 	"github.com/junction-hub/junction/internal/syncer"
@@ -60,6 +61,7 @@ type Input struct {
 	Description *string
 	Credentials map[string]any
 	Settings    map[string]any
+	Schedule    *string // "" manual only, an interval ("15m") or a cron expression, in UTC
 }
 
 // Create validates the input against the driver's spec, checks the credentials against the
@@ -83,6 +85,10 @@ func (s *Service) Create(ctx context.Context, workspaceID int64, in Input) (stor
 	if err != nil {
 		errs = append(errs, err.(driver.FieldErrors)...)
 	}
+	sched, err := parseSchedule(deref(in.Schedule))
+	if err != nil {
+		errs = append(errs, err.(driver.FieldErrors)...)
+	}
 	if len(errs) > 0 {
 		return store.Connection{}, store.Job{}, errs
 	}
@@ -96,6 +102,7 @@ func (s *Service) Create(ctx context.Context, workspaceID int64, in Input) (stor
 	c := store.Connection{
 		WorkspaceID: workspaceID, Name: name, Driver: spec.Name, Description: deref(in.Description),
 		Status: store.StatusActive, CredentialsSealed: sealed, Settings: cfg.Settings,
+		Schedule: sched.String(), NextSyncAt: nextSync(sched, store.StatusActive),
 	}
 	job := syncJob(workspaceID, syncer.ModeFull)
 	if err := s.store.CreateConnection(ctx, &c, &job); err != nil {
@@ -130,6 +137,15 @@ func (s *Service) Update(ctx context.Context, workspaceID, id int64, in Input) (
 			return c, nil, driver.FieldErrors{{Field: "name", Message: "is required"}}
 		}
 		c.Name = name
+	}
+	if in.Schedule != nil {
+		sched, err := parseSchedule(*in.Schedule)
+		if err != nil {
+			return c, nil, err
+		}
+		if sched.String() != c.Schedule {
+			c.Schedule, c.NextSyncAt = sched.String(), nextSync(sched, c.Status)
+		}
 	}
 	if in.Description != nil {
 		c.Description = *in.Description
@@ -197,19 +213,29 @@ func (s *Service) Enable(ctx context.Context, workspaceID, id int64) (store.Conn
 	if err := s.refuseWhileDeleting(ctx, workspaceID, id); err != nil {
 		return store.Connection{}, nil, err
 	}
+	c, err := s.store.GetConnection(ctx, workspaceID, id)
+	if err != nil {
+		return c, nil, err
+	}
+	// The schedule counts from now: runs missed while disabled are not made up.
+	sched, err := schedule.Parse(c.Schedule)
+	if err != nil {
+		return c, nil, fmt.Errorf("connection %d schedule: %w", id, err)
+	}
 	j := syncJob(workspaceID, syncer.ModeAuto)
 	j.ConnectionID = &id
-	if err := s.store.SetConnectionStatus(ctx, workspaceID, id, store.StatusActive, &j); err != nil {
+	if err := s.store.SetConnectionStatus(ctx, workspaceID, id, store.StatusActive, nextSync(sched, store.StatusActive), &j); err != nil {
 		return store.Connection{}, nil, err
 	}
 	s.enqueue(ctx, j)
-	c, err := s.store.GetConnection(ctx, workspaceID, id)
+	c, err = s.store.GetConnection(ctx, workspaceID, id)
 	return c, &j, err
 }
 
-// Disable makes a connection inactive and stops its pending and running syncs.
+// Disable makes a connection inactive, which also stops its schedule, and stops its pending
+// and running syncs.
 func (s *Service) Disable(ctx context.Context, workspaceID, id int64) (store.Connection, error) {
-	if err := s.store.SetConnectionStatus(ctx, workspaceID, id, store.StatusInactive, nil); err != nil {
+	if err := s.store.SetConnectionStatus(ctx, workspaceID, id, store.StatusInactive, nil, nil); err != nil {
 		return store.Connection{}, err
 	}
 	if err := s.store.CancelConnectionJobs(ctx, id, store.KindSync); err != nil {

@@ -238,6 +238,22 @@ func (r *Runner) requeueLost(ctx context.Context, heartbeatBefore time.Time) {
 			_ = r.store.AppendJobLog(ctx, j.ID, "warn", fmt.Sprintf("worker %s stopped responding; the job resumes from its last checkpoint", j.Node))
 		}
 	}
+	// Jobs a worker took from River but died before marking running have no heartbeat.
+	stranded, err := r.store.StrandedJobs(ctx, heartbeatBefore)
+	if err != nil {
+		r.logger.Warn("find stranded jobs", "err", err)
+		return
+	}
+	for _, j := range stranded {
+		ok, err := r.store.RequeueStrandedJob(ctx, j, heartbeatBefore)
+		if err != nil {
+			r.logger.Warn("requeue stranded job", "job", j.ID, "err", err)
+			continue
+		}
+		if ok {
+			r.logger.Info("job taken by a worker that died before starting it; requeued", "job", j.ID)
+		}
+	}
 }
 
 // errCancelled is the cause of a job context cancelled because someone asked.
@@ -272,7 +288,7 @@ func (r *Runner) work(ctx context.Context, rj *river.Job[runArgs]) error {
 		return nil
 	}
 	j.Attempts = rj.Attempt
-	log := &Log{store: r.store, jobID: id, logger: r.logger}
+	log := NewLog(r.store, id, r.logger)
 	if rj.Attempt > 1 {
 		log.Info(fmt.Sprintf("attempt %d of %d", rj.Attempt, rj.MaxAttempts))
 	}
@@ -359,6 +375,12 @@ type Log struct {
 	logger  *slog.Logger
 	mu      sync.Mutex
 	secrets []string
+}
+
+// NewLog writes the log of one job. The runner makes one for every job it runs; tools
+// that drive the syncer directly (the benchmark) make their own.
+func NewLog(st *store.Store, jobID int64, logger *slog.Logger) *Log {
+	return &Log{store: st, jobID: jobID, logger: logger}
 }
 
 // Hide makes the log replace these values wherever they appear.

@@ -74,8 +74,15 @@ func TestCatalogChanges(t *testing.T) {
 
 	// Added and removed entities and attributes are kept; the sync goes on.
 	exec(`ALTER TABLE items ADD COLUMN colour TEXT; DROP TABLE orders; CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);`)
-	if j := sync("auto"); j.State != "succeeded" {
-		t.Fatalf("sync after harmless changes: %+v", j)
+	if j := sync("auto"); j.State != "succeeded" || j.Progress.Gone != 1 {
+		t.Fatalf("sync after harmless changes: %+v; want the one order gone with its table", j)
+	}
+	var orders struct {
+		Records []struct{ Key, State string } `json:"records"`
+	}
+	srv.Do(t, "GET", fmt.Sprintf("/api/v1/connections/%d/records?entity=orders", id), nil, &orders)
+	if len(orders.Records) != 1 || orders.Records[0].State != "gone" {
+		t.Fatalf("orders after the table went: %+v, want the record kept as gone", orders.Records)
 	}
 	want := "entity_removed orders|attribute_added items colour string|entity_added customers  2 attributes" // newest first
 	if got := strings.Join(changes(), "|"); got != want {

@@ -1,13 +1,9 @@
 package server_test
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,76 +13,6 @@ import (
 
 	"github.com/junction-hub/junction/internal/server/servertest"
 )
-
-// buildJunction compiles the real binary once per test run.
-func buildJunction(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "junction")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/junction-hub/junction/cmd/junction")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build junction: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// process is a `junction serve` child process.
-type process struct {
-	cmd  *exec.Cmd
-	addr string
-}
-
-func startProcess(t *testing.T, bin, dataDir, token, addr string, extra ...string) *process {
-	t.Helper()
-	args := append([]string{"serve", "--addr", addr, "--data", dataDir}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "JUNCTION_ADMIN_TOKEN="+token)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dataDir, fmt.Sprintf("serve-%d.log", cmd.Process.Pid))
-	logFile, _ := os.Create(logPath)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			fmt.Fprintln(logFile, sc.Text())
-		}
-		logFile.Close()
-	}()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return &process{cmd: cmd, addr: addr}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("junction serve did not answer /healthz in time; log %s", logPath)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (p *process) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(os.Kill); err != nil {
-		t.Fatal(err)
-	}
-	_ = p.cmd.Wait()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // seedSQLite makes a SQLite source with n items.
 func seedSQLite(t *testing.T, n int) string {

@@ -38,27 +38,30 @@ type Connection struct {
 	CheckedAt         *time.Time
 	LastSyncAt        *time.Time
 	LastSyncJobID     *int64
+	Schedule          string     // "" (manual only), an interval or a cron expression; see internal/schedule
+	NextSyncAt        *time.Time // when the schedule next starts a sync; nil when it never does
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
 
 const connectionColumns = `id, workspace_id, name, driver, description, status, credentials_sealed, settings,
-	health, health_message, checked_at, last_sync_at, last_sync_job_id, created_at, updated_at`
+	health, health_message, checked_at, last_sync_at, last_sync_job_id, created_at, updated_at, schedule, next_sync_at`
 
 func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
 	var c Connection
 	var settings string
-	var checked, lastSync sql.NullTime
+	var checked, lastSync, nextSync sql.NullTime
 	var lastJob sql.NullInt64
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Driver, &c.Description, &c.Status, &c.CredentialsSealed,
-		&settings, &c.Health, &c.HealthMessage, &checked, &lastSync, &lastJob, &c.CreatedAt, &c.UpdatedAt)
+		&settings, &c.Health, &c.HealthMessage, &checked, &lastSync, &lastJob, &c.CreatedAt, &c.UpdatedAt,
+		&c.Schedule, &nextSync)
 	if err != nil {
 		return c, err
 	}
 	if err := json.Unmarshal([]byte(settings), &c.Settings); err != nil {
 		return c, fmt.Errorf("connection %d settings: %w", c.ID, err)
 	}
-	c.CheckedAt, c.LastSyncAt = nullTime(checked), nullTime(lastSync)
+	c.CheckedAt, c.LastSyncAt, c.NextSyncAt = nullTime(checked), nullTime(lastSync), nullTime(nextSync)
 	if lastJob.Valid {
 		c.LastSyncJobID = &lastJob.Int64
 	}
@@ -76,12 +79,13 @@ func (s *Store) CreateConnection(ctx context.Context, c *Connection, job *Job) e
 	t := now()
 	c.CreatedAt, c.UpdatedAt, c.CheckedAt = t, t, &t
 	c.Health = HealthOK
+	c.NextSyncAt = dbTime(c.NextSyncAt)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO connections (workspace_id, name, driver, description, status,
-			credentials_sealed, settings, health, checked_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+			credentials_sealed, settings, health, checked_at, created_at, updated_at, schedule, next_sync_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 			c.WorkspaceID, c.Name, c.Driver, c.Description, c.Status, c.CredentialsSealed, string(settings),
-			c.Health, t, t, t).Scan(&c.ID)
+			c.Health, t, t, t, c.Schedule, c.NextSyncAt).Scan(&c.ID)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("connection name %q: %w", c.Name, ErrConflict)
@@ -93,18 +97,25 @@ func (s *Store) CreateConnection(ctx context.Context, c *Connection, job *Job) e
 	})
 }
 
-// UpdateConnection saves a changed name, description, credentials and settings, and, when
-// job is not nil, inserts it in the same transaction.
+// UpdateConnection saves a changed name, description, credentials, settings and schedule,
+// and, when job is not nil, inserts it in the same transaction. NextSyncAt is written only
+// when the schedule changes, so an edit never undoes a run the scheduler claimed meanwhile.
 func (s *Store) UpdateConnection(ctx context.Context, c *Connection, job *Job) error {
 	settings, err := json.Marshal(c.Settings)
 	if err != nil {
 		return fmt.Errorf("update connection: %w", err)
 	}
 	c.UpdatedAt = now()
+	c.NextSyncAt = dbTime(c.NextSyncAt)
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		// The status is not written: it changes only through SetConnectionStatus, so an edit
+		// whose check took a while cannot undo a disable that happened meanwhile.
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET name = $1, description = $2, credentials_sealed = $3,
-			settings = $4, status = $5, updated_at = $6 WHERE id = $7 AND workspace_id = $8`,
-			c.Name, c.Description, c.CredentialsSealed, string(settings), c.Status, c.UpdatedAt, c.ID, c.WorkspaceID)
+			settings = $4, updated_at = $5, schedule = $8,
+			next_sync_at = CASE WHEN schedule = $8 THEN next_sync_at ELSE $9 END
+			WHERE id = $6 AND workspace_id = $7`,
+			c.Name, c.Description, c.CredentialsSealed, string(settings), c.UpdatedAt, c.ID, c.WorkspaceID,
+			c.Schedule, c.NextSyncAt)
 		if err != nil {
 			if isUniqueViolation(err) {
 				return fmt.Errorf("connection name %q: %w", c.Name, ErrConflict)
@@ -153,12 +164,13 @@ func (s *Store) ListConnections(ctx context.Context, workspaceID int64) ([]Conne
 	return out, rows.Err()
 }
 
-// SetConnectionStatus enables or disables a connection; with job, the job is inserted in the
-// same transaction (enabling starts a sync).
-func (s *Store) SetConnectionStatus(ctx context.Context, workspaceID, id int64, status string, job *Job) error {
+// SetConnectionStatus enables or disables a connection and sets when its schedule next runs
+// (nil: never, as for a disabled one); with job, the job is inserted in the same
+// transaction (enabling starts a sync).
+func (s *Store) SetConnectionStatus(ctx context.Context, workspaceID, id int64, status string, nextSync *time.Time, job *Job) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, updated_at = $2
-			WHERE id = $3 AND workspace_id = $4`, status, now(), id, workspaceID)
+		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = $1, updated_at = $2, next_sync_at = $5
+			WHERE id = $3 AND workspace_id = $4`, status, now(), id, workspaceID, dbTime(nextSync))
 		if err != nil {
 			return fmt.Errorf("set status of connection %d: %w", id, err)
 		}

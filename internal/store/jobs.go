@@ -125,29 +125,42 @@ func (s *Store) CreateJob(ctx context.Context, j *Job) error {
 // CreateJobUnlessActive stores a pending job of the kind for the connection unless one is
 // pending or running already; then it returns that one and false.
 func (s *Store) CreateJobUnlessActive(ctx context.Context, j *Job) (Job, bool, error) {
-	var existing Job
-	created := false
+	var got Job
+	var created bool
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		e, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
-			WHERE connection_id = $1 AND kind = $2 AND state IN ('pending', 'running') ORDER BY id LIMIT 1`,
-			j.ConnectionID, j.Kind))
-		if err == nil {
-			existing = e
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		created = true
-		return insertJob(ctx, tx, j)
+		var err error
+		got, created, err = s.createJobUnlessActiveTx(ctx, tx, j)
+		return err
 	})
 	if err != nil {
 		return Job{}, false, fmt.Errorf("create %s job: %w", j.Kind, err)
 	}
-	if created {
-		return *j, true, nil
+	return got, created, nil
+}
+
+// createJobUnlessActiveTx is CreateJobUnlessActive inside the caller's transaction. On
+// PostgreSQL it first locks the connection's row, so that two nodes asking at the same
+// moment cannot both find no active job and both insert one; SQLite has a single writer,
+// so its write transactions never overlap.
+func (s *Store) createJobUnlessActiveTx(ctx context.Context, tx *sql.Tx, j *Job) (Job, bool, error) {
+	if s.dialect == Postgres && j.ConnectionID != nil {
+		if _, err := tx.ExecContext(ctx, `SELECT 1 FROM connections WHERE id = $1 FOR UPDATE`, *j.ConnectionID); err != nil {
+			return Job{}, false, fmt.Errorf("lock connection %d: %w", *j.ConnectionID, err)
+		}
 	}
-	return existing, false, nil
+	e, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs
+		WHERE connection_id = $1 AND kind = $2 AND state IN ('pending', 'running') ORDER BY id LIMIT 1`,
+		j.ConnectionID, j.Kind))
+	if err == nil {
+		return e, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Job{}, false, err
+	}
+	if err := insertJob(ctx, tx, j); err != nil {
+		return Job{}, false, err
+	}
+	return *j, true, nil
 }
 
 // GetJob returns one job of the workspace.
@@ -247,15 +260,16 @@ func (s *Store) StartJob(ctx context.Context, id int64, attempt int, node string
 	return n == 1, nil
 }
 
-// FinishJob moves a job to a final state, or back to pending when it will be retried.
+// FinishJob moves a job to a final state, or back to pending when it will be retried. A
+// finished job keeps the node that ran it last; a pending one has none.
 func (s *Store) FinishJob(ctx context.Context, id int64, state, errMsg string) error {
 	var finished *time.Time
 	if state != JobPending {
 		t := now()
 		finished = &t
 	}
-	_, err := s.write.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3, node = ''
-		WHERE id = $4`, state, errMsg, finished, id)
+	_, err := s.write.ExecContext(ctx, `UPDATE jobs SET state = $1, error = $2, finished_at = $3,
+		node = CASE WHEN $1 = 'pending' THEN '' ELSE node END WHERE id = $4`, state, errMsg, finished, id)
 	if err != nil {
 		return fmt.Errorf("finish job %d: %w", id, err)
 	}
@@ -357,6 +371,50 @@ func (s *Store) RequeueLostJob(ctx context.Context, j Job, heartbeatBefore time.
 		return false, fmt.Errorf("requeue job %d: %w", j.ID, err)
 	}
 	return requeued, nil
+}
+
+// StrandedJobs lists pending jobs whose River job a worker took before the cutoff but never
+// marked running: its process died between River's fetch and StartJob, or between storing
+// a retry and River recording it. They never sent a heartbeat, so LostJobs does not see
+// them, and River would leave them running until its stuck-job timeout of days. Only the
+// runner calls it: it needs River's tables.
+func (s *Store) StrandedJobs(ctx context.Context, fetchedBefore time.Time) ([]Job, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'pending' AND river_id IN
+		(SELECT id FROM river_job WHERE state = 'running' AND attempted_at < $1) ORDER BY id`, s.riverTime(fetchedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("list stranded jobs: %w", err)
+	}
+	return scanJobs(rows)
+}
+
+// RequeueStrandedJob makes a stranded job's River job available again, unless a worker
+// started the job meanwhile or another node got there first.
+func (s *Store) RequeueStrandedJob(ctx context.Context, j Job, fetchedBefore time.Time) (bool, error) {
+	if j.RiverID == nil {
+		return false, nil
+	}
+	nowExpr := "now()"
+	if s.dialect == SQLite {
+		nowExpr = "datetime('now', 'subsec')"
+	}
+	res, err := s.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+nowExpr+`
+		WHERE id = $1 AND state = 'running' AND attempted_at < $2
+		AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = $3 AND jobs.state = 'pending')`,
+		*j.RiverID, s.riverTime(fetchedBefore), j.ID)
+	if err != nil {
+		return false, fmt.Errorf("requeue stranded job %d: %w", j.ID, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// riverTime is t as River stores times: timestamptz on PostgreSQL, and on SQLite text in
+// the one format that compares correctly.
+func (s *Store) riverTime(t time.Time) any {
+	if s.dialect == SQLite {
+		return t.UTC().Format("2006-01-02 15:04:05.000")
+	}
+	return t
 }
 
 // LogLine is one line of a job's log.

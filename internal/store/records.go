@@ -166,7 +166,6 @@ func addCounters(ctx context.Context, tx *sql.Tx, jobID int64, c Counters) error
 	return nil
 }
 
-
 // SyncRun is where an entity's sync stands.
 type SyncRun struct {
 	Mode    string // "full" or "incremental"
@@ -180,13 +179,17 @@ type SyncRun struct {
 
 // BeginEntitySync starts, or resumes when the same job started it before, an entity's sync.
 // A full sync starts from an empty cursor, an incremental one from the last finished cursor.
-func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string, jobID int64, mode string) (SyncRun, error) {
+// An incremental sync becomes a full one when there is no cursor yet, or when the last full
+// sync finished before fullIfBefore (zero: never forced).
+func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string, jobID int64, mode string, fullIfBefore time.Time) (SyncRun, error) {
 	var run SyncRun
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var cursor, runCursor, runMode, keyAttrs, cursorAttr string
 		var runJob sql.NullInt64
-		err := tx.QueryRowContext(ctx, `SELECT cursor, run_job_id, run_mode, run_cursor, key_attrs, cursor_attr FROM sync_states
-			WHERE connection_id = $1 AND entity = $2`, connID, entity).Scan(&cursor, &runJob, &runMode, &runCursor, &keyAttrs, &cursorAttr)
+		var fullAt sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT cursor, run_job_id, run_mode, run_cursor, key_attrs, cursor_attr, full_synced_at
+			FROM sync_states WHERE connection_id = $1 AND entity = $2`, connID, entity).Scan(
+			&cursor, &runJob, &runMode, &runCursor, &keyAttrs, &cursorAttr, &fullAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_states (connection_id, entity) VALUES ($1, $2)`, connID, entity); err != nil {
 				return err
@@ -197,6 +200,9 @@ func (s *Store) BeginEntitySync(ctx context.Context, connID int64, entity string
 		if runJob.Valid && runJob.Int64 == jobID {
 			run = SyncRun{Mode: runMode, Cursor: runCursor, Resumed: true, KeyAttrs: keyAttrs, CursorAttr: cursorAttr}
 			return nil
+		}
+		if mode == "incremental" && (cursor == "" || !fullAt.Valid || fullAt.Time.Before(fullIfBefore)) {
+			mode = "full"
 		}
 		run = SyncRun{Mode: mode, KeyAttrs: keyAttrs, CursorAttr: cursorAttr}
 		if mode == "incremental" {
@@ -226,6 +232,10 @@ func (s *Store) FinishEntitySync(ctx context.Context, connID int64, entity strin
 		}
 		t := now()
 		if mode == "full" {
+			if _, err := tx.ExecContext(ctx, `UPDATE sync_states SET full_synced_at = $1 WHERE connection_id = $2 AND entity = $3`,
+				t, connID, entity); err != nil {
+				return err
+			}
 			res, err := tx.ExecContext(ctx, `UPDATE records SET state = 'gone', gone_at = $1
 				WHERE connection_id = $2 AND entity = $3 AND state = 'live' AND seen_job <> $4`, t, connID, entity, jobID)
 			if err != nil {
@@ -316,4 +326,26 @@ func (s *Store) CountRecords(ctx context.Context, connID int64, entity, state st
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil
+}
+
+// MarkEntityGone marks every live record of an entity gone, for an entity the system no
+// longer has, and counts them on the job. It returns how many went.
+func (s *Store) MarkEntityGone(ctx context.Context, connID int64, entity string, jobID int64) (int64, error) {
+	var gone int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE records SET state = 'gone', gone_at = $1
+			WHERE connection_id = $2 AND entity = $3 AND state = 'live'`, now(), connID, entity)
+		if err != nil {
+			return err
+		}
+		gone, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sync_states WHERE connection_id = $1 AND entity = $2`, connID, entity); err != nil {
+			return err
+		}
+		return addCounters(ctx, tx, jobID, Counters{Gone: gone})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("mark records of %s gone: %w", entity, err)
+	}
+	return gone, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 )
 
@@ -10,6 +11,9 @@ import (
 // pages unchanged. go test ./internal/store -bench ApplyPage -benchtime 20x
 func BenchmarkApplyPage(b *testing.B) {
 	for _, dialect := range []Dialect{SQLite, Postgres} {
+		if only := os.Getenv("BENCH_DIALECT"); only != "" && only != string(dialect) {
+			continue
+		}
 		b.Run(string(dialect), func(b *testing.B) {
 			s := OpenTest(b, dialect)
 			ctx := context.Background()
@@ -24,7 +28,8 @@ func BenchmarkApplyPage(b *testing.B) {
 				for i := range 1000 {
 					k := fmt.Sprintf("%08d", n*1000+i)
 					p.Records = append(p.Records, PageRecord{Key: k, Hash: "h" + k,
-						Fields: []byte(`{"id":` + k + `,"name":"Customer name here","email":"someone@example.com","amount":"1234.50","active":true,"created":"2026-01-01T00:00:00Z"}`)})
+						Fields: []byte(`{"active":true,"category":"category-16","description":"A sturdy item, 0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef","id":` + k +
+							`,"name":"Product number 123456","price":"1234.56","quantity":456,"sku":"SKU-00123456","updated_at":"2026-01-01T00:02:03.456Z","weight":1604.928}`)})
 				}
 				return p
 			}

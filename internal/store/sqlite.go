@@ -103,21 +103,38 @@ func touchRecordsSQLite(ctx context.Context, tx *sql.Tx, connID int64, entity st
 	return nil
 }
 
-// upsertRecordsSQLite writes new and changed records with one prepared statement: SQLite
-// has no round trips to save, and parsing a long multi-row statement costs more.
+// upsertRecordsSQLite writes new and changed records, a hundred per statement. The
+// statement for a full chunk is prepared once per page; ? parameters keep binding cheap.
 func upsertRecordsSQLite(ctx context.Context, tx *sql.Tx, p Page, recs []PageRecord, t time.Time) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, insertRecords+"($1, $2, $3, $4, $5, $6, $7, $8, $8, 'live', $9)"+upsertRecordsConflict)
-	if err != nil {
-		return fmt.Errorf("store records of %s: %w", p.Entity, err)
-	}
-	defer stmt.Close()
-	for _, r := range recs {
-		if _, err := stmt.ExecContext(ctx, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash,
-			r.UpdatedAt, t, p.JobID); err != nil {
-			return fmt.Errorf("store record %s/%s: %w", p.Entity, r.Key, err)
+	const perRow, chunk = 10, 100
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'live', ?)"
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, chunk*perRow)
+	for start := 0; start < len(recs); start += chunk {
+		batch := recs[start:min(start+chunk, len(recs))]
+		args = args[:0]
+		for _, r := range batch {
+			args = append(args, p.WorkspaceID, p.ConnectionID, p.Entity, r.Key, string(r.Fields), r.Hash, r.UpdatedAt, t, t, p.JobID)
+		}
+		query := insertRecords + strings.TrimSuffix(strings.Repeat(row+", ", len(batch)), ", ") + upsertRecordsConflict
+		var err error
+		if len(batch) == chunk {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, query); err != nil {
+					return fmt.Errorf("store records of %s: %w", p.Entity, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, query, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("store records of %s: %w", p.Entity, err)
 		}
 	}
 	return nil

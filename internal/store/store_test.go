@@ -82,7 +82,7 @@ func TestConnections(t *testing.T) {
 		if err := s.UpdateConnection(ctx, &got, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetConnectionStatus(ctx, ws1.ID, c.ID, StatusInactive, nil); err != nil {
+		if err := s.SetConnectionStatus(ctx, ws1.ID, c.ID, StatusInactive, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.GetConnection(ctx, ws1.ID, c.ID)
@@ -106,7 +106,7 @@ func TestSyncPagesAndGone(t *testing.T) {
 		ws, _ := s.EnsureWorkspace(ctx, "w")
 		c, j1 := newConnection(t, s, ws.ID, "c")
 
-		run, err := s.BeginEntitySync(ctx, c.ID, "items", j1.ID, "full")
+		run, err := s.BeginEntitySync(ctx, c.ID, "items", j1.ID, "full", time.Time{})
 		if err != nil || run.Resumed || run.Cursor != "" {
 			t.Fatalf("begin = %+v, %v", run, err)
 		}
@@ -115,7 +115,7 @@ func TestSyncPagesAndGone(t *testing.T) {
 			t.Fatalf("first page = %+v, %v", got, err)
 		}
 		// The same job beginning again (a retry after a crash) resumes at the checkpoint.
-		run, _ = s.BeginEntitySync(ctx, c.ID, "items", j1.ID, "full")
+		run, _ = s.BeginEntitySync(ctx, c.ID, "items", j1.ID, "full", time.Time{})
 		if !run.Resumed || run.Cursor != "c1" {
 			t.Fatalf("resume = %+v, want cursor c1", run)
 		}
@@ -128,7 +128,7 @@ func TestSyncPagesAndGone(t *testing.T) {
 		if err := s.CreateJob(ctx, &j2); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.BeginEntitySync(ctx, c.ID, "items", j2.ID, "full"); err != nil {
+		if _, err := s.BeginEntitySync(ctx, c.ID, "items", j2.ID, "full", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.ApplyPage(ctx, page(ws.ID, c.ID, j2.ID, "c2", [2]string{"1", "a"}, [2]string{"2", "B"}, [2]string{"4", "d"}))
@@ -157,9 +157,21 @@ func TestSyncPagesAndGone(t *testing.T) {
 		// An incremental run starts from the finished cursor.
 		j3 := Job{WorkspaceID: ws.ID, ConnectionID: &c.ID, Kind: KindSync, MaxAttempts: 1}
 		_ = s.CreateJob(ctx, &j3)
-		run, _ = s.BeginEntitySync(ctx, c.ID, "items", j3.ID, "incremental")
-		if run.Cursor != "c2" {
-			t.Fatalf("incremental cursor = %q, want c2", run.Cursor)
+		run, _ = s.BeginEntitySync(ctx, c.ID, "items", j3.ID, "incremental", time.Time{})
+		if run.Mode != "incremental" || run.Cursor != "c2" {
+			t.Fatalf("incremental run = %+v, want from cursor c2", run)
+		}
+		// When the last full sync is older than asked, an incremental sync becomes a full one.
+		j4 := Job{WorkspaceID: ws.ID, ConnectionID: &c.ID, Kind: KindSync, MaxAttempts: 1}
+		_ = s.CreateJob(ctx, &j4)
+		run, _ = s.BeginEntitySync(ctx, c.ID, "items", j4.ID, "incremental", time.Now().Add(time.Hour))
+		if run.Mode != "full" || run.Cursor != "" {
+			t.Fatalf("incremental after an old full sync = %+v, want full", run)
+		}
+		// An entity never synced has no cursor: its first incremental sync is a full one.
+		run, _ = s.BeginEntitySync(ctx, c.ID, "other", j4.ID, "incremental", time.Time{})
+		if run.Mode != "full" {
+			t.Fatalf("first incremental sync of an entity = %+v, want full", run)
 		}
 
 		if err := s.PurgeConnection(ctx, c.ID, nil); err != nil {
@@ -243,7 +255,7 @@ func TestApplyPageRepeatedKey(t *testing.T) {
 		ctx := context.Background()
 		ws, _ := s.EnsureWorkspace(ctx, "w")
 		c, j := newConnection(t, s, ws.ID, "c")
-		if _, err := s.BeginEntitySync(ctx, c.ID, "items", j.ID, "full"); err != nil {
+		if _, err := s.BeginEntitySync(ctx, c.ID, "items", j.ID, "full", time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.ApplyPage(ctx, page(ws.ID, c.ID, j.ID, "x", [2]string{"1", "a"}, [2]string{"1", "b"}, [2]string{"1", "b"}))

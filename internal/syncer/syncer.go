@@ -4,6 +4,7 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,11 +29,16 @@ const (
 // DefaultPageSize is how many records a driver reads between checkpoints.
 const DefaultPageSize = 1000
 
+// DefaultFullEvery is how often automatic syncs read an entity in full even when it has a
+// cursor: incremental reads cannot see deletions, full ones mark unseen records gone.
+const DefaultFullEvery = 24 * time.Hour
+
 // Syncer writes what drivers read into the store.
 type Syncer struct {
-	Store    *store.Store
-	Metrics  *jobs.Metrics
-	PageSize int
+	Store     *store.Store
+	Metrics   *jobs.Metrics
+	PageSize  int
+	FullEvery time.Duration // 0: DefaultFullEvery
 }
 
 // Run is one sync of one connection.
@@ -100,6 +106,17 @@ func (s *Syncer) saveCatalog(ctx context.Context, run Run, catalog *driver.Catal
 	}
 	for _, c := range changes {
 		run.Log.Info(fmt.Sprintf("catalog change: %s %s %s %s", c.Kind, c.Entity, c.Name, c.Detail))
+		if c.Kind != EntityRemoved {
+			continue
+		}
+		// The system no longer has the entity (or it is no longer mirrored): its records
+		// are gone, kept with the time they went, as records deleted upstream are.
+		gone, err := s.Store.MarkEntityGone(ctx, conn.ID, c.Entity, run.Job.ID)
+		if err != nil {
+			return 0, err
+		}
+		s.Metrics.CountRecords(store.Counters{Gone: gone})
+		run.Log.Info(fmt.Sprintf("%s: no longer in the catalog; %d records marked gone", c.Entity, gone))
 	}
 	return len(changes), nil
 }
@@ -128,22 +145,21 @@ func checkShape(run Run, entity driver.Entity, state store.SyncRun, keyAttrs str
 
 func (s *Syncer) syncEntity(ctx context.Context, run Run, entity driver.Entity) error {
 	mode := run.Mode
+	var fullIfBefore time.Time // an incremental sync asked for by a person stays incremental
 	if mode == ModeAuto || mode == "" {
 		mode = ModeFull
 		if entity.Cursor != "" {
 			mode = ModeIncremental
+			fullIfBefore = time.Now().Add(-cmp.Or(s.FullEvery, DefaultFullEvery))
 		}
 	}
-	state, err := s.Store.BeginEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID, mode)
+	state, err := s.Store.BeginEntitySync(ctx, run.Connection.ID, entity.Name, run.Job.ID, mode, fullIfBefore)
 	if err != nil {
 		return err
 	}
 	keyJSON, _ := json.Marshal(entity.Key)
 	if err := checkShape(run, entity, state, string(keyJSON)); err != nil {
 		return err
-	}
-	if state.Mode == ModeIncremental && state.Cursor == "" && !state.Resumed {
-		state.Mode = ModeFull // never synced: an incremental read from nothing is a full one
 	}
 	if state.Resumed {
 		run.Log.Info(fmt.Sprintf("%s: resuming %s sync from the last checkpoint", entity.Name, state.Mode))

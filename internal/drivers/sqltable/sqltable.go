@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -169,6 +170,23 @@ func (d *Driver) connectError(cfg driver.Config, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
+	return d.transientError(cfg, err)
+}
+
+// syncError is connectError for Discover and Read, which run in jobs on a connection whose
+// credentials were checked when they were saved: a server that cannot be reached then is
+// most likely restarting or failing over, so the job retries with backoff instead of
+// failing as misconfigured. A wrong password or a missing database stays a field error.
+func (d *Driver) syncError(cfg driver.Config, err error) error {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return d.transientError(cfg, err)
+	}
+	return d.connectError(cfg, err)
+}
+
+// transientError wraps err as driver.ErrTransient, without any secret in its message.
+func (d *Driver) transientError(cfg driver.Config, err error) error {
 	msg := err.Error()
 	for _, s := range d.spec.SecretValues(cfg) {
 		msg = strings.ReplaceAll(msg, s, driver.Mask)
@@ -186,7 +204,7 @@ func (d *Driver) Discover(ctx context.Context, cfg driver.Config) (*driver.Catal
 	names := cfg.Settings.List("tables")
 	tables, lists, err := d.dialect.Introspect(ctx, db, cfg, names)
 	if err != nil {
-		return nil, fmt.Errorf("discover: %w", d.connectError(cfg, err))
+		return nil, fmt.Errorf("discover: %w", d.syncError(cfg, err))
 	}
 	if err := missingTables(names, tables); err != nil {
 		return nil, fmt.Errorf("discover: %w", err)
@@ -245,7 +263,7 @@ func (d *Driver) table(ctx context.Context, db *sql.DB, cfg driver.Config, name 
 	}
 	tables, _, err := d.dialect.Introspect(ctx, db, cfg, []string{name})
 	if err != nil {
-		return Table{}, d.connectError(cfg, err)
+		return Table{}, d.syncError(cfg, err)
 	}
 	for _, t := range tables {
 		if t.Name == name {

@@ -28,8 +28,9 @@ import (
 
 // Options choose the store; the zero value is SQLite in a temporary folder.
 type Options struct {
-	Postgres bool // keep the store in a fresh PostgreSQL database
-	PageSize int
+	Postgres     bool // keep the store in a fresh PostgreSQL database
+	PageSize     int
+	ScheduleTick time.Duration // how often the server looks for due scheduled syncs; 0 = its default
 }
 
 // Instance is a running server.
@@ -48,7 +49,7 @@ func Start(t testing.TB, opts Options) *Instance {
 	_, _ = rand.Read(b)
 	in := &Instance{Token: "jct_test_" + hex.EncodeToString(b), DataDir: t.TempDir(), logs: &syncBuffer{}}
 	cfg := server.Config{
-		DataDir: in.DataDir, AdminToken: in.Token, PageSize: opts.PageSize, Out: io.Discard,
+		DataDir: in.DataDir, AdminToken: in.Token, PageSize: opts.PageSize, ScheduleTick: opts.ScheduleTick, Out: io.Discard,
 		Logger: slog.New(slog.NewTextHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Jobs:   jobs.Options{Heartbeat: time.Second, LostAfter: 5 * time.Second, PollInterval: 50 * time.Millisecond, RetryBaseDelay: 200 * time.Millisecond},
 	}
