@@ -51,8 +51,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "serve":
 		return runServe(ctx, rest)
-	case "connector":
-		return runConnector(ctx, rest)
+	case "connector", "connectors":
+		return connectorCommand(ctx, rest, c.stdout, c.stderr)
 	case "drivers", "driver":
 		return c.runDrivers(ctx, rest)
 	case "connections", "connection", "conn":
@@ -61,12 +61,6 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.runJobs(ctx, rest)
 	}
 	return usageErr{msg: fmt.Sprintf("unknown command %q", cmd)}
-}
-
-// runConnector will serve and test remote connectors; until then it says so.
-func runConnector(ctx context.Context, args []string) error {
-	fmt.Fprintln(os.Stderr, "junction connector: not available yet")
-	return exitError{code: 2}
 }
 
 const usage = `junction is a self-hosted integration hub.
@@ -90,7 +84,11 @@ Usage:
   junction jobs show ID                    state, progress and log
   junction jobs cancel ID
 
-  junction connector ...                   (not available yet)
+  junction connector serve --driver NAME [--addr ADDR] [--token T]
+                                           serve a built-in driver as a remote connector
+  junction connector test URL --credentials FILE [--bad-credentials FILE] [--settings FILE]
+                          [--entity E] [--write FILE] [--token T]
+                                           the conformance kit for remote connectors
   junction help                            this text
 
 Options on every command:

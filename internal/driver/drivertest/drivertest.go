@@ -34,6 +34,20 @@ type Fixture struct {
 	PageSize int
 }
 
+// Names of the checks Run reports, for callers that treat some rows specially (the
+// connector kit marks the bad-config row skipped when no bad credentials are given).
+const (
+	CheckSpecValid    = "spec is valid"
+	CheckSecretFields = "secret-like fields are secret"
+	CheckGood         = "check passes with good config"
+	CheckBad          = "check fails with bad config"
+	CheckDiscover     = "discover"
+	CheckFullReads    = "full read is repeatable"
+	CheckCancel       = "read honours cancellation"
+	CheckIncremental  = "incremental read returns only changes"
+	CheckWrite        = "write round-trips"
+)
+
 // Result is the outcome of one check.
 type Result struct {
 	Name   string
@@ -60,18 +74,18 @@ func Run(ctx context.Context, d driver.Driver, fx Fixture) []Result {
 	if s.fx.PageSize == 0 {
 		s.fx.PageSize = 3
 	}
-	s.check("spec is valid", s.specValid)
-	s.check("secret-like fields are secret", s.secretFields)
-	s.check("check passes with good config", func() error { return s.checkGood(ctx) })
-	s.check("check fails with bad config", func() error { return s.checkBad(ctx) })
-	s.check("discover", func() error { return s.discover(ctx) })
-	s.check("full read is repeatable", func() error { return s.fullReads(ctx) })
-	s.check("read honours cancellation", func() error { return s.cancelled(ctx) })
+	s.check(CheckSpecValid, s.specValid)
+	s.check(CheckSecretFields, s.secretFields)
+	s.check(CheckGood, func() error { return s.checkGood(ctx) })
+	s.check(CheckBad, func() error { return s.checkBad(ctx) })
+	s.check(CheckDiscover, func() error { return s.discover(ctx) })
+	s.check(CheckFullReads, func() error { return s.fullReads(ctx) })
+	s.check(CheckCancel, func() error { return s.cancelled(ctx) })
 	if fx.Mutate != nil {
-		s.check("incremental read returns only changes", func() error { return s.incremental(ctx) })
+		s.check(CheckIncremental, func() error { return s.incremental(ctx) })
 	}
 	if s.spec.Capabilities.Write && fx.WriteFields != nil {
-		s.check("write round-trips", func() error { return s.writeRoundTrip(ctx) })
+		s.check(CheckWrite, func() error { return s.writeRoundTrip(ctx) })
 	}
 	return s.results
 }
