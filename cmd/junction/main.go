@@ -51,8 +51,10 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return nil
 	case "serve":
 		return runServe(ctx, rest)
-	case "connector", "connectors":
+	case "connector":
 		return connectorCommand(ctx, rest, c.stdout, c.stderr)
+	case "connectors":
+		return c.runConnectors(ctx, rest)
 	case "drivers", "driver":
 		return c.runDrivers(ctx, rest)
 	case "connections", "connection", "conn":
@@ -83,6 +85,13 @@ Usage:
   junction jobs [list] [--connection ID] [--state S] [--kind K] [--limit N] [--before ID]
   junction jobs show ID                    state, progress and log
   junction jobs cancel ID
+
+  junction connectors [list]               remote connectors registered with the server
+  junction connectors add NAME URL [--auth-header H]
+                                           register a connector by URL; it becomes driver NAME
+                                           (--auth-header - reads the header value from stdin)
+  junction connectors refresh NAME         fetch its spec again and re-validate its connections
+  junction connectors remove NAME          unregister it (refused while connections use it)
 
   junction connector serve --driver NAME [--addr ADDR] [--token T]
                                            serve a built-in driver as a remote connector

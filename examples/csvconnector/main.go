@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/junction-hub/junction/examples/csvconnector/csvdriver"
 	"github.com/junction-hub/junction/internal/connector"
 )
 
@@ -32,7 +33,7 @@ func main() {
 
 	srv := &http.Server{
 		Addr:              *addr,
-		Handler:           connector.Handler(Driver{}, connector.HandlerOptions{Token: *token, Logger: logger}),
+		Handler:           connector.Handler(csvdriver.Driver{}, connector.HandlerOptions{Token: *token, Logger: logger}),
 		ReadHeaderTimeout: 10 * time.Second, // no WriteTimeout: reads stream as long as they need
 	}
 	go func() {

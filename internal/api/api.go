@@ -51,6 +51,7 @@ func New(mux *http.ServeMux, deps Deps) huma.API {
 	h := &handlers{Deps: deps}
 	a.UseMiddleware(h.authenticate(a))
 	h.registerDrivers(a)
+	h.registerConnectors(a)
 	h.registerConnections(a)
 	h.registerCatalog(a)
 	h.registerJobs(a)

@@ -18,16 +18,16 @@ type driverList struct {
 func (h *handlers) registerDrivers(a huma.API) {
 	huma.Register(a, huma.Operation{
 		OperationID: "list-drivers", Method: http.MethodGet, Path: Prefix + "/drivers", Tags: []string{"drivers"},
-		Summary: "List installed drivers with their specs",
+		Summary: "List built-in drivers, then the workspace's registered connectors, with their specs",
 	}, h.listDrivers)
 }
 
 func (h *handlers) listDrivers(ctx context.Context, _ *struct{}) (*driverList, error) {
-	out := &driverList{}
-	out.Body.Drivers = []driver.Spec{}
-	for _, name := range driver.Names() {
-		d, _ := driver.Lookup(name)
-		out.Body.Drivers = append(out.Body.Drivers, d.Spec())
+	specs, err := h.Connections.Drivers(ctx, identity(ctx).WorkspaceID)
+	if err != nil {
+		return nil, h.problem(err)
 	}
+	out := &driverList{}
+	out.Body.Drivers = append([]driver.Spec{}, specs...)
 	return out, nil
 }

@@ -406,3 +406,32 @@ func setIf(v url.Values, key, value string) {
 		v.Set(key, value)
 	}
 }
+
+// Connectors lists the registered remote connectors.
+func (c *Client) Connectors(ctx context.Context) ([]api.Connector, error) {
+	var out struct {
+		Connectors []api.Connector `json:"connectors"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/connectors", nil, nil, &out)
+	return out.Connectors, err
+}
+
+// RegisterConnector registers the connector at in.URL under in.Name; the server fetches
+// its spec first.
+func (c *Client) RegisterConnector(ctx context.Context, in api.ConnectorInput) (api.Connector, error) {
+	var out api.Connector
+	err := c.do(ctx, http.MethodPost, "/api/v1/connectors", nil, in, &out)
+	return out, err
+}
+
+// RefreshConnector fetches the connector's spec again and re-validates its connections.
+func (c *Client) RefreshConnector(ctx context.Context, name string) (api.ConnectorRefresh, error) {
+	var out api.ConnectorRefresh
+	err := c.do(ctx, http.MethodPost, "/api/v1/connectors/"+url.PathEscape(name)+"/refresh", nil, nil, &out)
+	return out, err
+}
+
+// RemoveConnector unregisters a connector; the server refuses (409) while connections use it.
+func (c *Client) RemoveConnector(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/connectors/"+url.PathEscape(name), nil, nil, nil)
+}

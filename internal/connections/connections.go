@@ -75,7 +75,7 @@ func (s *Service) Create(ctx context.Context, workspaceID int64, in Input) (stor
 	} else if len(name) > 200 {
 		errs = append(errs, driver.FieldError{Field: "name", Message: "must be at most 200 characters"})
 	}
-	d, err := lookupDriver(deref(in.Driver))
+	d, err := s.driverFor(ctx, workspaceID, deref(in.Driver))
 	if err != nil {
 		errs = append(errs, err.(driver.FieldErrors)...)
 		return store.Connection{}, store.Job{}, errs
@@ -126,7 +126,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id int64, in Input) (
 	if in.Driver != nil && *in.Driver != c.Driver {
 		return c, nil, driver.FieldErrors{{Field: "driver", Message: "cannot change; create a new connection for another driver"}}
 	}
-	d, err := lookupDriver(c.Driver)
+	d, err := s.driverFor(ctx, workspaceID, c.Driver)
 	if err != nil {
 		return c, nil, fmt.Errorf("connection %d: %w", id, err)
 	}
@@ -334,9 +334,9 @@ func (s *Service) Config(c store.Connection) (driver.Config, error) {
 
 // Masked returns the connection's configuration fit to show.
 func (s *Service) Masked(c store.Connection) driver.Config {
-	d, ok := driver.Lookup(c.Driver)
+	d, derr := s.driverFor(context.Background(), c.WorkspaceID, c.Driver)
 	cfg, err := s.Config(c)
-	if !ok || err != nil {
+	if derr != nil || err != nil {
 		return driver.Config{Credentials: driver.Values{}, Settings: c.Settings}
 	}
 	return d.Spec().Masked(cfg)
@@ -375,17 +375,6 @@ func sealContext(workspaceID int64) string { return "workspace:" + strconv.Forma
 func syncJob(workspaceID int64, mode string) store.Job {
 	b, _ := json.Marshal(map[string]string{"mode": mode})
 	return store.Job{WorkspaceID: workspaceID, Kind: store.KindSync, MaxAttempts: syncAttempts, Params: string(b)}
-}
-
-func lookupDriver(name string) (driver.Driver, error) {
-	if name == "" {
-		return nil, driver.FieldErrors{{Field: "driver", Message: "is required"}}
-	}
-	d, ok := driver.Lookup(name)
-	if !ok {
-		return nil, driver.FieldErrors{{Field: "driver", Message: fmt.Sprintf("unknown driver %q; installed: %s", name, strings.Join(driver.Names(), ", "))}}
-	}
-	return d, nil
 }
 
 // check asks the driver whether the configuration reaches the system, within CheckTimeout.

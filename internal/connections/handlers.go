@@ -31,9 +31,13 @@ func (s *Service) jobConnection(ctx context.Context, j store.Job, log *jobs.Log)
 	if err != nil {
 		return c, nil, driver.Config{}, fmt.Errorf("%w: connection %d: %v", driver.ErrConfig, *j.ConnectionID, err)
 	}
-	d, ok := driver.Lookup(c.Driver)
-	if !ok {
-		return c, nil, driver.Config{}, fmt.Errorf("%w: driver %q is not installed", driver.ErrConfig, c.Driver)
+	d, err := s.driverFor(ctx, j.WorkspaceID, c.Driver)
+	if err != nil {
+		var fe driver.FieldErrors
+		if errors.As(err, &fe) {
+			return c, nil, driver.Config{}, fmt.Errorf("%w: driver %q is not installed", driver.ErrConfig, c.Driver)
+		}
+		return c, nil, driver.Config{}, err
 	}
 	cfg, err := s.Config(c)
 	if err != nil {

@@ -359,11 +359,7 @@ func (s *Store) RequeueLostJob(ctx context.Context, j Job, heartbeatBefore time.
 		if j.RiverID == nil {
 			return nil
 		}
-		nowExpr := "now()"
-		if s.dialect == SQLite {
-			nowExpr = "datetime('now', 'subsec')"
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+nowExpr+`
+		_, err = tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`
 			WHERE id = $1 AND state = 'running'`, *j.RiverID)
 		return err
 	})
@@ -393,11 +389,7 @@ func (s *Store) RequeueStrandedJob(ctx context.Context, j Job, fetchedBefore tim
 	if j.RiverID == nil {
 		return false, nil
 	}
-	nowExpr := "now()"
-	if s.dialect == SQLite {
-		nowExpr = "datetime('now', 'subsec')"
-	}
-	res, err := s.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+nowExpr+`
+	res, err := s.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`
 		WHERE id = $1 AND state = 'running' AND attempted_at < $2
 		AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = $3 AND jobs.state = 'pending')`,
 		*j.RiverID, s.riverTime(fetchedBefore), j.ID)
@@ -406,6 +398,14 @@ func (s *Store) RequeueStrandedJob(ctx context.Context, j Job, fetchedBefore tim
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil
+}
+
+// riverNow is the SQL for "now" in the form River stores it.
+func (s *Store) riverNow() string {
+	if s.dialect == SQLite {
+		return "datetime('now', 'subsec')"
+	}
+	return "now()"
 }
 
 // riverTime is t as River stores times: timestamptz on PostgreSQL, and on SQLite text in

@@ -1,4 +1,6 @@
-package main
+// Package csvdriver is the driver behind the example connector examples/csvconnector: a
+// folder of CSV files, served over connector protocol v1 by its main package.
+package csvdriver
 
 import (
 	"context"
