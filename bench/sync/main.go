@@ -6,6 +6,7 @@
 //
 //	go run ./bench/sync                       # 1,000,000 rows, then 100,000 and 5,000,000 for memory
 //	go run ./bench/sync -rows 1000000 -scale ""   # one size only
+//	go run ./bench/sync -remote -stores sqlite    # through the connector protocol
 package main
 
 import (
@@ -15,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,6 +30,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/junction-hub/junction/internal/connector"
 	"github.com/junction-hub/junction/internal/driver"
 	"github.com/junction-hub/junction/internal/drivers/postgres"
 	"github.com/junction-hub/junction/internal/jobs"
@@ -55,6 +59,7 @@ func main() {
 	child := flag.String("child", "", "internal: run one store's measurements")
 	source := flag.String("source", "", "internal: the source database")
 	cpuProfile := flag.String("cpuprofile", "", "write each child's CPU profile to this path prefix")
+	remote := flag.Bool("remote", false, "read through the connector protocol: the source driver is served over HTTP in the same process, so peak RSS counts both sides")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -68,7 +73,7 @@ func main() {
 			_ = pprof.StartCPUProfile(f)
 			defer pprof.StopCPUProfile()
 		}
-		res, err := runChild(ctx, *child, *pgURL, *source, *pageSize)
+		res, err := runChild(ctx, *child, *pgURL, *source, *pageSize, *remote)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench child:", err)
 			os.Exit(1)
@@ -102,7 +107,7 @@ func main() {
 		fmt.Fprintf(tw, "%d\t-\tCOPY pipe\t%d\t-\t%.0f\t100%%\t-\t\n", n, n, copyRate)
 		tw.Flush()
 		for _, st := range strings.Split(*stores, ",") {
-			res, err := spawn(st, *pgURL, src, *pageSize, *cpuProfile)
+			res, err := spawn(st, *pgURL, src, *pageSize, *cpuProfile, *remote)
 			if err != nil {
 				fatal(err)
 			}
@@ -117,13 +122,13 @@ func main() {
 }
 
 // spawn runs this program again as a child that measures one store.
-func spawn(storeKind, pgURL, src string, pageSize int, cpuProfile string) (childResult, error) {
+func spawn(storeKind, pgURL, src string, pageSize int, cpuProfile string, remote bool) (childResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return childResult{}, err
 	}
 	cmd := exec.Command(self, "-child", storeKind, "-postgres", pgURL, "-source", src, "-page-size", strconv.Itoa(pageSize),
-		"-cpuprofile", cpuProfile)
+		"-cpuprofile", cpuProfile, "-remote="+strconv.FormatBool(remote))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -134,7 +139,7 @@ func spawn(storeKind, pgURL, src string, pageSize int, cpuProfile string) (child
 }
 
 // runChild measures the three syncs into one store.
-func runChild(ctx context.Context, storeKind, pgURL, src string, pageSize int) (childResult, error) {
+func runChild(ctx context.Context, storeKind, pgURL, src string, pageSize int, remote bool) (childResult, error) {
 	var dsn, storeDB string
 	switch storeKind {
 	case "sqlite":
@@ -176,7 +181,19 @@ func runChild(ctx context.Context, storeKind, pgURL, src string, pageSize int) (
 	}
 	sy := &syncer.Syncer{Store: st, PageSize: pageSize}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := postgres.New()
+	var d driver.Driver = postgres.New()
+	if remote {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return childResult{}, err
+		}
+		go http.Serve(l, connector.Handler(d, connector.HandlerOptions{}))
+		client, err := connector.Dial(ctx, "http://"+l.Addr().String(), connector.Options{})
+		if err != nil {
+			return childResult{}, err
+		}
+		d = client.Driver()
+	}
 	timed := func(name, mode string, job store.Job) (phase, error) {
 		began := time.Now()
 		err := sy.Sync(ctx, syncer.Run{Job: job, Connection: conn, Driver: d, Config: cfg, Mode: mode, Log: jobs.NewLog(st, job.ID, logger)})
