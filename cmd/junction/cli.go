@@ -48,14 +48,16 @@ type cli struct {
 // options are the ones every command accepts. They default to zero so that a flag's help
 // never shows a token; the real defaults are resolved in client().
 type options struct {
-	server string
-	token  string
-	json   bool
+	server    string
+	token     string
+	workspace string
+	json      bool
 }
 
 func (o *options) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.server, "server", "", "server `URL` (env JUNCTION_SERVER, default "+defaultServer+")")
 	fs.StringVar(&o.token, "token", "", "API `token` (env JUNCTION_TOKEN, default: contents of $JUNCTION_DATA/admin.token)")
+	fs.StringVar(&o.workspace, "workspace", "", "act in the workspace with this `id` (env JUNCTION_WORKSPACE, default: the token's own)")
 	fs.BoolVar(&o.json, "json", false, "print the API's JSON, indented, for scripts")
 }
 
@@ -141,6 +143,7 @@ func (c *cli) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 func (o *options) merge(given options) {
 	o.server = firstNonEmpty(given.server, o.server)
 	o.token = firstNonEmpty(given.token, o.token)
+	o.workspace = firstNonEmpty(given.workspace, o.workspace)
 	o.json = o.json || given.json
 }
 
@@ -182,7 +185,8 @@ func (c *cli) client() (*client.Client, error) {
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	return client.New(server, token), nil
+	ws := firstNonEmpty(c.opts.workspace, os.Getenv("JUNCTION_WORKSPACE"))
+	return client.New(server, token).InWorkspace(ws), nil
 }
 
 func firstNonEmpty(s ...string) string {

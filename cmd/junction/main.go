@@ -61,6 +61,14 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.runConnections(ctx, rest)
 	case "jobs", "job":
 		return c.runJobs(ctx, rest)
+	case "workspaces", "workspace":
+		return c.runWorkspaces(ctx, rest)
+	case "users", "user":
+		return c.runUsers(ctx, rest)
+	case "groups", "group":
+		return c.runGroups(ctx, rest)
+	case "tokens", "token":
+		return c.runTokens(ctx, rest)
 	}
 	return usageErr{msg: fmt.Sprintf("unknown command %q", cmd)}
 }
@@ -86,6 +94,24 @@ Usage:
   junction jobs show ID                    state, progress and log
   junction jobs cancel ID
 
+  junction workspaces [list]               the workspaces you belong to, with your role
+  junction workspaces create NAME          a new workspace (server admins); you own it
+
+  junction users [list]                    the workspace's users and their roles
+  junction users add NAME --role owner|admin|member [--display-name D] [--password -]
+                                           add a user (new users need a password, read from stdin)
+  junction users edit ID [--role R] [--display-name D] [--password -]
+  junction users remove ID                 take a user out of the workspace
+
+  junction groups [list]                   the workspace's groups and their members
+  junction groups create NAME | delete ID
+  junction groups add-member|remove-member GROUP_ID USER_ID
+
+  junction tokens [list]                   your personal tokens (never their secrets)
+  junction tokens create NAME [--expires-in-days N]
+                                           a new token, printed only this once
+  junction tokens revoke ID
+
   junction connectors [list]               remote connectors registered with the server
   junction connectors add NAME URL [--auth-header H]
                                            register a connector by URL; it becomes driver NAME
@@ -104,6 +130,7 @@ Options on every command:
   --server URL   the server (env JUNCTION_SERVER, default http://127.0.0.1:8080)
   --token T      API token (env JUNCTION_TOKEN, default: contents of $JUNCTION_DATA/admin.token,
                  JUNCTION_DATA defaulting to ./junction-data)
+  --workspace ID act in that workspace (env JUNCTION_WORKSPACE, default: the token's own)
   --json         print the API's JSON, indented, for scripts
 
 --set key=value puts each key into the credentials or the settings, as the driver's spec

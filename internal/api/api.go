@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -33,6 +34,7 @@ type Deps struct {
 
 type handlers struct {
 	Deps
+	logins *loginLimiter
 }
 
 // New mounts API v1 on mux.
@@ -48,27 +50,38 @@ func New(mux *http.ServeMux, deps Deps) huma.API {
 	}
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	a := humago.New(mux, cfg)
-	h := &handlers{Deps: deps}
+	h := &handlers{Deps: deps, logins: newLoginLimiter()}
 	a.UseMiddleware(h.authenticate(a))
 	h.registerDrivers(a)
 	h.registerConnectors(a)
 	h.registerConnections(a)
 	h.registerCatalog(a)
 	h.registerJobs(a)
+	h.registerWorkspaces(a)
+	h.registerUsers(a)
+	h.registerGroups(a)
+	h.registerTokens(a)
 	return a
 }
 
 type identityKey struct{}
 
 // authenticate lets a request through only with a valid bearer token, and puts who it
-// acts as into the context. The OpenAPI document is public: it holds no data.
+// acts as into the context: the user, and the workspace chosen by the X-Junction-Workspace
+// header (the token's own without it). A workspace the user is no member of is 404, as if
+// it did not exist. The OpenAPI document and login are public: they hold no data.
 func (h *handlers) authenticate(a huma.API) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
-		if ctx.Operation() == nil || ctx.URL().Path == Prefix+"/openapi.json" || ctx.URL().Path == Prefix+"/openapi.yaml" {
+		if op := ctx.Operation(); op == nil || op.OperationID == "login" ||
+			ctx.URL().Path == Prefix+"/openapi.json" || ctx.URL().Path == Prefix+"/openapi.yaml" {
 			next(ctx)
 			return
 		}
-		id, err := auth.Authenticate(ctx.Context(), h.Store, ctx.Header("Authorization"))
+		id, err := auth.Authenticate(ctx.Context(), h.Store, ctx.Header("Authorization"), ctx.Header(auth.WorkspaceHeader))
+		if errors.Is(err, auth.ErrNoWorkspace) {
+			_ = huma.WriteErr(a, ctx, http.StatusNotFound, "no such workspace (or you are not a member of it)")
+			return
+		}
 		if err != nil {
 			if !errors.Is(err, auth.ErrUnauthenticated) {
 				h.Logger.Error("authenticate", "err", err)
@@ -84,6 +97,31 @@ func (h *handlers) authenticate(a huma.API) func(huma.Context, func(huma.Context
 func identity(ctx context.Context) auth.Identity {
 	id, _ := ctx.Value(identityKey{}).(auth.Identity)
 	return id
+}
+
+// requireRole answers 403 unless the caller's role in the workspace is need or more.
+func requireRole(ctx context.Context, need string) error {
+	id := identity(ctx)
+	if id.Can(need) {
+		return nil
+	}
+	return huma.Error403Forbidden(fmt.Sprintf("this needs the %s role or higher in the workspace; you are %s", need, orNone(id.Role)))
+}
+
+// requireUser answers 403 for a token that belongs to no user (made before users existed).
+func requireUser(ctx context.Context) (auth.Identity, error) {
+	id := identity(ctx)
+	if id.UserID == 0 {
+		return id, huma.Error403Forbidden("this token belongs to no user; restart the server to attach it to the admin user")
+	}
+	return id, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // hideErrorValues drops the offending value huma puts into validation errors: it might be a

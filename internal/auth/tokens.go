@@ -1,5 +1,5 @@
-// Package auth issues and verifies API tokens. Workspaces, users, groups and scopes build
-// on it later; for now every token acts for the workspace it belongs to.
+// Package auth issues and verifies API tokens and passwords, and decides who a request acts
+// as: a user, in one workspace, with the role their membership there gives them.
 package auth
 
 import (
@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/junction-hub/junction/internal/store"
@@ -35,18 +36,61 @@ func Hash(plain string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Identity is who a request acts as.
+// Roles in a workspace, from least to most.
+const (
+	RoleMember = "member"
+	RoleAdmin  = "admin"
+	RoleOwner  = "owner"
+)
+
+// ValidRole says whether role is one of the three.
+func ValidRole(role string) bool {
+	return role == RoleMember || role == RoleAdmin || role == RoleOwner
+}
+
+// AtLeast says whether role is need or more (member < admin < owner).
+func AtLeast(role, need string) bool { return rank(role) >= rank(need) && rank(need) > 0 }
+
+func rank(role string) int {
+	switch role {
+	case RoleMember:
+		return 1
+	case RoleAdmin:
+		return 2
+	case RoleOwner:
+		return 3
+	}
+	return 0
+}
+
+// WorkspaceHeader chooses the workspace a request acts in; without it, the token's own.
+const WorkspaceHeader = "X-Junction-Workspace"
+
+// Identity is who a request acts as. UserID is 0 only for a token made before users
+// existed that the server has not attached to a user yet; it acts as Role in its workspace.
 type Identity struct {
 	TokenID     int64
+	TokenKind   string // store.TokenPersonal or store.TokenIntegration
+	UserID      int64
+	UserName    string
+	ServerAdmin bool
 	WorkspaceID int64
-	Role        string
+	Role        string // the user's role in WorkspaceID
 }
+
+// Can says whether the identity's role is at least need.
+func (id Identity) Can(need string) bool { return AtLeast(id.Role, need) }
 
 // ErrUnauthenticated means the request carries no valid token.
 var ErrUnauthenticated = errors.New("a valid bearer token is required")
 
-// Authenticate resolves an Authorization header value.
-func Authenticate(ctx context.Context, st *store.Store, header string) (Identity, error) {
+// ErrNoWorkspace means the chosen workspace does not exist or the user is no member of it;
+// the API answers 404 either way, so that nobody learns which workspaces exist.
+var ErrNoWorkspace = errors.New("no such workspace")
+
+// Authenticate resolves an Authorization header value and the workspace header's value
+// ("" for the token's own workspace).
+func Authenticate(ctx context.Context, st *store.Store, header, workspace string) (Identity, error) {
 	plain, ok := strings.CutPrefix(header, "Bearer ")
 	if !ok || strings.TrimSpace(plain) == "" {
 		return Identity{}, ErrUnauthenticated
@@ -58,6 +102,37 @@ func Authenticate(ctx context.Context, st *store.Store, header string) (Identity
 	if err != nil {
 		return Identity{}, err
 	}
+	id := Identity{TokenID: t.ID, TokenKind: t.Kind, WorkspaceID: t.WorkspaceID, Role: t.Role}
+	ws := t.WorkspaceID
+	if workspace = strings.TrimSpace(workspace); workspace != "" {
+		n, err := strconv.ParseInt(workspace, 10, 64)
+		if err != nil || n <= 0 {
+			return Identity{}, ErrNoWorkspace
+		}
+		ws = n
+	}
+	if t.UserID == nil {
+		if ws != t.WorkspaceID {
+			return Identity{}, ErrNoWorkspace
+		}
+		_ = st.TouchToken(ctx, t.ID)
+		return id, nil
+	}
+	m, err := st.UserInWorkspace(ctx, ws, *t.UserID)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && ws != t.WorkspaceID:
+		return Identity{}, ErrNoWorkspace
+	case errors.Is(err, store.ErrNotFound):
+		// The user has left the token's own workspace: the token opens nothing there.
+		return Identity{}, ErrUnauthenticated
+	case err != nil:
+		return Identity{}, err
+	}
+	if m.DisabledAt != nil {
+		return Identity{}, ErrUnauthenticated
+	}
 	_ = st.TouchToken(ctx, t.ID)
-	return Identity{TokenID: t.ID, WorkspaceID: t.WorkspaceID, Role: t.Role}, nil
+	id.UserID, id.UserName, id.ServerAdmin = m.ID, m.Name, m.ServerAdmin
+	id.WorkspaceID, id.Role = ws, m.Role
+	return id, nil
 }

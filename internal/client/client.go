@@ -19,11 +19,12 @@ import (
 	"github.com/junction-hub/junction/internal/driver"
 )
 
-// Client speaks API v1 to one server with one token.
+// Client speaks API v1 to one server with one token, in one workspace.
 type Client struct {
-	base  string
-	token string
-	http  *http.Client
+	base      string
+	token     string
+	workspace string // sent as X-Junction-Workspace; "" for the token's own workspace
+	http      *http.Client
 }
 
 // New returns a client for the server at baseURL (such as http://127.0.0.1:8080),
@@ -36,6 +37,14 @@ func New(baseURL, token string) *Client {
 		// check of a remote system can legitimately take a while.
 		http: &http.Client{},
 	}
+}
+
+// InWorkspace returns a client that acts in the workspace with that id (the
+// X-Junction-Workspace header); "" means the token's own workspace.
+func (c *Client) InWorkspace(id string) *Client {
+	cp := *c
+	cp.workspace = strings.TrimSpace(id)
+	return &cp
 }
 
 // Error is an error the server answered, decoded from its problem+json body.
@@ -136,6 +145,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.workspace != "" {
+		req.Header.Set("X-Junction-Workspace", c.workspace)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -152,15 +152,34 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// bootstrap gives an empty store its first workspace and owner token: JUNCTION_ADMIN_TOKEN
-// when set, otherwise a generated one written to the data folder (0600) and printed once.
+// AdminUser is the name of the first user, the first workspace's owner.
+const AdminUser = "admin"
+
+// bootstrap gives an empty store its first user (admin, a server admin), workspace
+// (default, admin its owner) and admin's first token: JUNCTION_ADMIN_TOKEN when set,
+// otherwise a generated one written to the data folder (0600) and printed once. A store
+// from before users existed gets its tokens attached to admin instead, so they keep working.
 func (s *Server) bootstrap(ctx context.Context) error {
 	n, err := s.Store.CountTokens(ctx)
-	if err != nil || n > 0 {
+	if err != nil {
 		return err
+	}
+	if n > 0 {
+		return s.attachOldTokens(ctx)
 	}
 	ws, err := s.Store.EnsureWorkspace(ctx, "default")
 	if err != nil {
+		return err
+	}
+	admin, err := s.adminUser(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Store.UserInWorkspace(ctx, ws.ID, admin.ID); errors.Is(err, store.ErrNotFound) {
+		if err := s.Store.AddMember(ctx, ws.ID, admin.ID, auth.RoleOwner); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	plain := strings.TrimSpace(s.cfg.AdminToken)
@@ -179,13 +198,43 @@ func (s *Server) bootstrap(ctx context.Context) error {
 	} else if len(plain) < 16 {
 		return fmt.Errorf("JUNCTION_ADMIN_TOKEN: too short (need at least 16 characters)")
 	}
-	if _, err := s.Store.CreateToken(ctx, ws.ID, "first admin", auth.Hash(plain), "owner", nil); err != nil {
+	t := store.Token{WorkspaceID: ws.ID, UserID: &admin.ID, Kind: store.TokenPersonal, Name: "first admin", Role: auth.RoleOwner}
+	if err := s.Store.IssueToken(ctx, &t, auth.Hash(plain)); err != nil {
 		return err
 	}
 	if generated {
 		fmt.Fprintf(s.cfg.Out, "First admin token (also in %s; shown only this once):\n  %s\n",
 			filepath.Join(s.cfg.DataDir, TokenFile), plain)
 	}
+	return nil
+}
+
+// adminUser finds or makes the user admin.
+func (s *Server) adminUser(ctx context.Context) (store.User, error) {
+	u, err := s.Store.UserByName(ctx, AdminUser)
+	if errors.Is(err, store.ErrNotFound) {
+		u = store.User{Name: AdminUser, DisplayName: "Administrator", ServerAdmin: true, Kind: store.UserPerson}
+		err = s.Store.CreateUser(ctx, &u)
+	}
+	return u, err
+}
+
+// attachOldTokens gives tokens made before users existed to admin, who becomes a member of
+// their workspaces with their role (owner for the bootstrap token).
+func (s *Server) attachOldTokens(ctx context.Context) error {
+	old, err := s.Store.CountOrphanTokens(ctx)
+	if err != nil || old == 0 {
+		return err
+	}
+	admin, err := s.adminUser(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := s.Store.AttachOrphanTokens(ctx, admin.ID)
+	if err != nil {
+		return err
+	}
+	s.cfg.Logger.Info("attached tokens made before users existed to the admin user", "tokens", n, "user", AdminUser)
 	return nil
 }
 

@@ -15,15 +15,26 @@ type Workspace struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Token is an API token; only its hash is stored.
+// Token is an API token; only its hash is stored. UserID is nil only for a token made
+// before users existed, until the server attaches it to a user at startup.
 type Token struct {
 	ID          int64
 	WorkspaceID int64
+	UserID      *int64
+	Kind        string // TokenPersonal or TokenIntegration
 	Name        string
-	Role        string
+	Role        string // the role of a token without a user; tokens with one take their membership's
+	CreatedAt   time.Time
 	ExpiresAt   *time.Time
+	LastUsedAt  *time.Time
 	RevokedAt   *time.Time
 }
+
+// Token kinds.
+const (
+	TokenPersonal    = "personal"
+	TokenIntegration = "integration"
+)
 
 // EnsureWorkspace returns the workspace with the given name, creating it if needed.
 func (s *Store) EnsureWorkspace(ctx context.Context, name string) (Workspace, error) {
@@ -65,17 +76,13 @@ func (s *Store) CreateToken(ctx context.Context, workspaceID int64, name, hash, 
 
 // TokenByHash finds a token that is neither revoked nor expired.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (Token, error) {
-	var t Token
-	var expires, revoked sql.NullTime
-	err := s.read.QueryRowContext(ctx, `SELECT id, workspace_id, name, role, expires_at, revoked_at
-		FROM api_tokens WHERE token_hash = $1`, hash).Scan(&t.ID, &t.WorkspaceID, &t.Name, &t.Role, &expires, &revoked)
+	t, err := scanToken(s.read.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE token_hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Token{}, ErrNotFound
 	}
 	if err != nil {
 		return Token{}, fmt.Errorf("find token: %w", err)
 	}
-	t.ExpiresAt, t.RevokedAt = nullTime(expires), nullTime(revoked)
 	if t.RevokedAt != nil || (t.ExpiresAt != nil && t.ExpiresAt.Before(time.Now())) {
 		return Token{}, ErrNotFound
 	}
@@ -86,4 +93,18 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (Token, error) {
 func (s *Store) TouchToken(ctx context.Context, id int64) error {
 	_, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, now(), id)
 	return err
+}
+
+// GetWorkspace finds a workspace by id.
+func (s *Store) GetWorkspace(ctx context.Context, id int64) (Workspace, error) {
+	w := Workspace{ID: id}
+	err := s.read.QueryRowContext(ctx, `SELECT name, created_at FROM workspaces WHERE id = $1`, id).Scan(&w.Name, &w.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Workspace{}, ErrNotFound
+	}
+	if err != nil {
+		return Workspace{}, fmt.Errorf("find workspace %d: %w", id, err)
+	}
+	w.CreatedAt = w.CreatedAt.UTC()
+	return w, nil
 }

@@ -89,6 +89,13 @@ func (in *Instance) Do(t testing.TB, method, path string, body, out any) int {
 // DoWithToken is Do with another token ("" sends none).
 func (in *Instance) DoWithToken(t testing.TB, token, method, path string, body, out any) int {
 	t.Helper()
+	return in.DoIn(t, token, 0, method, path, body, out)
+}
+
+// DoIn is DoWithToken acting in a workspace: its id goes in the X-Junction-Workspace
+// header (0 sends none, so the token's own workspace is used).
+func (in *Instance) DoIn(t testing.TB, token string, workspace int64, method, path string, body, out any) int {
+	t.Helper()
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -106,6 +113,9 @@ func (in *Instance) DoWithToken(t testing.TB, token, method, path string, body, 
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if workspace != 0 {
+		req.Header.Set("X-Junction-Workspace", fmt.Sprint(workspace))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
