@@ -48,48 +48,23 @@ func valid(tb testing.TB, cfg driver.Config) driver.Config {
 	return v
 }
 
-func exec(tb testing.TB, db *sql.DB, statements ...string) {
-	tb.Helper()
-	for _, s := range statements {
-		if _, err := db.Exec(s); err != nil {
-			tb.Fatalf("%.80s: %v", s, err)
-		}
-	}
-}
-
-func with(cfg driver.Config, group, name string, value any) driver.Config {
-	out := driver.Config{Credentials: driver.Values{}, Settings: driver.Values{}}
-	for k, v := range cfg.Credentials {
-		out.Credentials[k] = v
-	}
-	for k, v := range cfg.Settings {
-		out.Settings[k] = v
-	}
-	if group == "credentials" {
-		out.Credentials[name] = value
-	} else {
-		out.Settings[name] = value
-	}
-	return out
-}
-
 // passwordUser creates a user with a password allowed on the test database and returns
 // a config that logs in as that user.
 func passwordUser(t *testing.T, db *sql.DB, cfg driver.Config) driver.Config {
 	t.Helper()
 	user := testdb.Name("u")
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		"CREATE USER '"+user+"'@'%' IDENTIFIED BY 'right-password'",
 		"GRANT ALL ON `"+cfg.Credentials.String("database")+"`.* TO '"+user+"'@'%'",
 	)
 	t.Cleanup(func() { _, _ = db.Exec("DROP USER IF EXISTS '" + user + "'@'%'") })
-	cfg = with(cfg, "credentials", "user", user)
-	return with(cfg, "credentials", "password", "right-password")
+	cfg = sqltabletest.With(cfg, "credentials", "user", user)
+	return sqltabletest.With(cfg, "credentials", "password", "right-password")
 }
 
 func TestConformance(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE things (id int PRIMARY KEY, name varchar(50) NOT NULL, price decimal(10,2), updated_at datetime(6) NOT NULL)`,
 		`INSERT INTO things VALUES (1, 'a', 1.5, '2024-01-01'), (2, 'b', 2, '2024-01-01'),
 			(3, 'c', NULL, '2024-01-02'), (4, 'd', 4.25, '2024-01-03'), (5, 'e', 5, '2024-01-03')`,
@@ -97,7 +72,7 @@ func TestConformance(t *testing.T) {
 	good := passwordUser(t, db, cfg)
 	drivertest.Exercise(t, New(), drivertest.Fixture{
 		Good:   good,
-		Bad:    with(good, "credentials", "password", "wrong-password"),
+		Bad:    sqltabletest.With(good, "credentials", "password", "wrong-password"),
 		Entity: "things",
 		Mutate: func(ctx context.Context) error {
 			if _, err := db.ExecContext(ctx, `UPDATE things SET name = 'changed', updated_at = '2030-01-01' WHERE id IN (2, 4)`); err != nil {
@@ -113,7 +88,7 @@ func TestConformance(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db, `CREATE TABLE things (id int PRIMARY KEY)`)
+	sqltabletest.Exec(t, db, `CREATE TABLE things (id int PRIMARY KEY)`)
 	withPassword := passwordUser(t, db, cfg)
 	tests := []struct {
 		name      string
@@ -122,11 +97,11 @@ func TestCheck(t *testing.T) {
 	}{
 		{"good", cfg, ""},
 		{"good with password", withPassword, ""},
-		{"listed table", with(cfg, "settings", "tables", "things"), ""},
-		{"wrong password", with(withPassword, "credentials", "password", "wrong-password"), "credentials.password"},
-		{"unknown database", with(cfg, "credentials", "database", "nope_"+testdb.Name("d")), "credentials.database"},
-		{"unreachable port", with(cfg, "credentials", "port", 1), "credentials.host"},
-		{"missing table", with(cfg, "settings", "tables", "things,nope"), "settings.tables"},
+		{"listed table", sqltabletest.With(cfg, "settings", "tables", "things"), ""},
+		{"wrong password", sqltabletest.With(withPassword, "credentials", "password", "wrong-password"), "credentials.password"},
+		{"unknown database", sqltabletest.With(cfg, "credentials", "database", "nope_"+testdb.Name("d")), "credentials.database"},
+		{"unreachable port", sqltabletest.With(cfg, "credentials", "port", 1), "credentials.host"},
+		{"missing table", sqltabletest.With(cfg, "settings", "tables", "things,nope"), "settings.tables"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +125,7 @@ func TestCheck(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		"CREATE TABLE customers (id bigint AUTO_INCREMENT PRIMARY KEY, name varchar(40) NOT NULL, vip boolean, born date, "+
 			"photo varbinary(10), balance decimal(10,2), score double, updated_at datetime(6))",
 		"CREATE TABLE orders (id int PRIMARY KEY, customer_id bigint NOT NULL, status enum('new','paid','it''s shipped') NOT NULL, "+
@@ -207,7 +182,7 @@ func TestDiscover(t *testing.T) {
 
 func TestReadValues(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE v (id int PRIMARY KEY, vip boolean, born date, photo varbinary(10), balance decimal(30,10),
 			score float, at datetime(6), ts timestamp(6) NULL, big bigint unsigned, s enum('a','b'))`,
 		`INSERT INTO v VALUES (1, true, '2001-02-03', x'0102', 12345678901234567890.0123456789, 0.25,

@@ -45,34 +45,9 @@ func valid(tb testing.TB, cfg driver.Config) driver.Config {
 	return v
 }
 
-func exec(tb testing.TB, db *sql.DB, statements ...string) {
-	tb.Helper()
-	for _, s := range statements {
-		if _, err := db.Exec(s); err != nil {
-			tb.Fatalf("%.80s: %v", s, err)
-		}
-	}
-}
-
-func with(cfg driver.Config, group, name string, value any) driver.Config {
-	out := driver.Config{Credentials: driver.Values{}, Settings: driver.Values{}}
-	for k, v := range cfg.Credentials {
-		out.Credentials[k] = v
-	}
-	for k, v := range cfg.Settings {
-		out.Settings[k] = v
-	}
-	if group == "credentials" {
-		out.Credentials[name] = value
-	} else {
-		out.Settings[name] = value
-	}
-	return out
-}
-
 func TestConformance(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE things (id integer PRIMARY KEY, name text NOT NULL, price numeric(10,2), updated_at timestamptz NOT NULL)`,
 		`INSERT INTO things VALUES (1, 'a', 1.5, '2024-01-01'), (2, 'b', 2, '2024-01-01'),
 			(3, 'c', NULL, '2024-01-02'), (4, 'd', 4.25, '2024-01-03'), (5, 'e', 5, '2024-01-03')`,
@@ -80,7 +55,7 @@ func TestConformance(t *testing.T) {
 	good := passwordRole(t, cfg)
 	drivertest.Exercise(t, New(), drivertest.Fixture{
 		Good:   good,
-		Bad:    with(good, "credentials", "password", "wrong-password"),
+		Bad:    sqltabletest.With(good, "credentials", "password", "wrong-password"),
 		Entity: "things",
 		Mutate: func(ctx context.Context) error {
 			_, err := db.ExecContext(ctx, `UPDATE things SET name = 'changed', updated_at = '2030-01-01' WHERE id IN (2, 4);
@@ -94,7 +69,7 @@ func TestConformance(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db, `CREATE TABLE things (id integer PRIMARY KEY)`)
+	sqltabletest.Exec(t, db, `CREATE TABLE things (id integer PRIMARY KEY)`)
 	withPassword := passwordRole(t, cfg)
 	tests := []struct {
 		name      string
@@ -102,14 +77,14 @@ func TestCheck(t *testing.T) {
 		wantField string
 	}{
 		{"good", cfg, ""},
-		{"listed table", with(cfg, "settings", "tables", "things"), ""},
+		{"listed table", sqltabletest.With(cfg, "settings", "tables", "things"), ""},
 		{"good password", withPassword, ""},
-		{"wrong password", with(withPassword, "credentials", "password", "wrong-password"), "credentials.password"},
-		{"unknown user", with(cfg, "credentials", "user", "nobody_"+strings.ToLower(testdb.Name("u"))), "credentials.user"},
-		{"unknown database", with(cfg, "credentials", "database", "nope_"+strings.ToLower(testdb.Name("d"))), "credentials.database"},
-		{"unreachable port", with(cfg, "credentials", "port", 1), "credentials.host"},
-		{"missing table", with(cfg, "settings", "tables", "things,nope"), "settings.tables"},
-		{"missing schema", with(cfg, "settings", "schema", "nope"), "settings.schema"},
+		{"wrong password", sqltabletest.With(withPassword, "credentials", "password", "wrong-password"), "credentials.password"},
+		{"unknown user", sqltabletest.With(cfg, "credentials", "user", "nobody_"+strings.ToLower(testdb.Name("u"))), "credentials.user"},
+		{"unknown database", sqltabletest.With(cfg, "credentials", "database", "nope_"+strings.ToLower(testdb.Name("d"))), "credentials.database"},
+		{"unreachable port", sqltabletest.With(cfg, "credentials", "port", 1), "credentials.host"},
+		{"missing table", sqltabletest.With(cfg, "settings", "tables", "things,nope"), "settings.tables"},
+		{"missing schema", sqltabletest.With(cfg, "settings", "schema", "nope"), "settings.schema"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,7 +110,7 @@ func TestCheck(t *testing.T) {
 func passwordRole(t *testing.T, cfg driver.Config) driver.Config {
 	t.Helper()
 	user, password := testdb.PostgresPasswordRole(t, cfg.Credentials.String("database"))
-	return with(with(cfg, "credentials", "user", user), "credentials", "password", password)
+	return sqltabletest.With(sqltabletest.With(cfg, "credentials", "user", user), "credentials", "password", password)
 }
 
 // The message for invalid_password names the user, never the password.
@@ -150,7 +125,7 @@ func TestConnectErrorPassword(t *testing.T) {
 
 func TestDiscover(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TYPE order_status AS ENUM ('new', 'paid', 'shipped')`,
 		`CREATE TABLE customers (id bigserial PRIMARY KEY, name varchar(40) NOT NULL, vip boolean, born date, meta jsonb,
 			photo bytea, balance numeric(10,2), score double precision, tags text[], updated_at timestamp)`,
@@ -205,7 +180,7 @@ func TestDiscover(t *testing.T) {
 		t.Errorf("lines key %v", lines.Key)
 	}
 	// With cursor_column set, entities that have it follow it.
-	cat, err = New().Discover(t.Context(), valid(t, with(cfg, "settings", "cursor_column", "changed")))
+	cat, err = New().Discover(t.Context(), valid(t, sqltabletest.With(cfg, "settings", "cursor_column", "changed")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +191,7 @@ func TestDiscover(t *testing.T) {
 
 func TestReadValues(t *testing.T) {
 	db, cfg := newDB(t, nil)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TYPE mood AS ENUM ('ok', 'sad')`,
 		`CREATE TABLE v (id integer PRIMARY KEY, vip boolean, born date, meta jsonb, photo bytea, balance numeric(30,10),
 			score real, at timestamp(6), atz timestamptz, m mood, big bigint)`,
@@ -273,7 +248,7 @@ func TestScenarios(t *testing.T) {
 func BenchmarkRead(b *testing.B) {
 	db, cfg := newDB(b, nil)
 	const rows = 200_000
-	exec(b, db,
+	sqltabletest.Exec(b, db,
 		`CREATE TABLE bench (id bigint PRIMARY KEY, sku text NOT NULL, name text NOT NULL, price numeric(10,2),
 			qty integer, weight double precision, active boolean, created date, note text, updated_at timestamptz NOT NULL)`,
 		fmt.Sprintf(`INSERT INTO bench SELECT i, 'SKU-' || i, 'Product number ' || i, (i %% 1000) / 10.0, i %% 50,

@@ -28,22 +28,13 @@ func newDB(t *testing.T) (string, *sql.DB) {
 	return path, db
 }
 
-func exec(t *testing.T, db *sql.DB, statements ...string) {
-	t.Helper()
-	for _, s := range statements {
-		if _, err := db.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-}
-
 func config(path string, settings driver.Values) driver.Config {
 	return driver.Config{Credentials: driver.Values{"path": path}, Settings: settings}
 }
 
 func TestConformance(t *testing.T) {
 	path, db := newDB(t)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price DECIMAL(10,2), updated_at DATETIME NOT NULL)`,
 		`INSERT INTO things VALUES (1, 'a', 1.5, '2024-01-01 00:00:00'), (2, 'b', 2, '2024-01-01 00:00:00'),
 			(3, 'c', NULL, '2024-01-02 00:00:00'), (4, 'd', 4.25, '2024-01-03 00:00:00'), (5, 'e', 5, '2024-01-03 00:00:00')`,
@@ -64,7 +55,7 @@ func TestConformance(t *testing.T) {
 
 func TestCheck(t *testing.T) {
 	path, db := newDB(t)
-	exec(t, db, `CREATE TABLE things (id INTEGER PRIMARY KEY)`)
+	sqltabletest.Exec(t, db, `CREATE TABLE things (id INTEGER PRIMARY KEY)`)
 	notDB := filepath.Join(t.TempDir(), "notes.txt")
 	if err := os.WriteFile(notDB, []byte("this is not a database, just some text that is long enough to have a header"), 0o600); err != nil {
 		t.Fatal(err)
@@ -113,7 +104,7 @@ func checkField(t *testing.T, err error, want string) {
 
 func TestDiscover(t *testing.T) {
 	path, db := newDB(t)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE customers (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL, vip BOOLEAN, born DATE, meta JSON, photo BLOB, balance NUMERIC(10,2), score REAL, updated_at TIMESTAMP)`,
 		`CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id), note TEXT)`,
 		`CREATE TABLE log (line TEXT)`,
@@ -164,7 +155,7 @@ func TestDiscover(t *testing.T) {
 
 func TestReadValues(t *testing.T) {
 	path, db := newDB(t)
-	exec(t, db,
+	sqltabletest.Exec(t, db,
 		`CREATE TABLE v (id INTEGER PRIMARY KEY, vip BOOLEAN, born DATE, meta JSON, photo BLOB, balance NUMERIC(10,2), score REAL, at DATETIME)`,
 		`INSERT INTO v VALUES (1, 1, '2001-02-03', '{"a":[1,2]}', x'0102', '12.50', 0.25, '2024-03-04 05:06:07.5'), (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
 	)

@@ -320,3 +320,30 @@ func sameDecimal(a, b any) bool {
 	y, errB := strconv.ParseFloat(fmt.Sprint(b), 64)
 	return errA == nil && errB == nil && x == y
 }
+
+// Exec runs statements on a test database, failing the test on the first error.
+func Exec(tb testing.TB, db *sql.DB, statements ...string) {
+	tb.Helper()
+	for _, s := range statements {
+		if _, err := db.Exec(s); err != nil {
+			tb.Fatalf("%.80s: %v", s, err)
+		}
+	}
+}
+
+// With returns a copy of cfg with one credential ("credentials") or setting ("settings") set.
+func With(cfg driver.Config, group, name string, value any) driver.Config {
+	out := driver.Config{Credentials: driver.Values{}, Settings: driver.Values{}}
+	for k, v := range cfg.Credentials {
+		out.Credentials[k] = v
+	}
+	for k, v := range cfg.Settings {
+		out.Settings[k] = v
+	}
+	if group == "credentials" {
+		out.Credentials[name] = value
+	} else {
+		out.Settings[name] = value
+	}
+	return out
+}
