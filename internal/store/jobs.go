@@ -347,7 +347,9 @@ func (s *Store) LostJobs(ctx context.Context, heartbeatBefore time.Time) ([]Job,
 func (s *Store) RequeueLostJob(ctx context.Context, j Job, heartbeatBefore time.Time) (bool, error) {
 	requeued := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'pending', node = ''
+		// A worker that died is not the job's fault: the attempt it used is given back, so a
+		// job whose node was killed several times still has its retries for real errors.
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'pending', node = '', max_attempts = max_attempts + 1
 			WHERE id = $1 AND state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $2)`, j.ID, heartbeatBefore)
 		if err != nil {
 			return err
@@ -359,8 +361,8 @@ func (s *Store) RequeueLostJob(ctx context.Context, j Job, heartbeatBefore time.
 		if j.RiverID == nil {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`
-			WHERE id = $1 AND state = 'running'`, *j.RiverID)
+		_, err = tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`,
+			max_attempts = max_attempts + 1 WHERE id = $1 AND state = 'running'`, *j.RiverID)
 		return err
 	})
 	if err != nil {
@@ -389,15 +391,27 @@ func (s *Store) RequeueStrandedJob(ctx context.Context, j Job, fetchedBefore tim
 	if j.RiverID == nil {
 		return false, nil
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`
-		WHERE id = $1 AND state = 'running' AND attempted_at < $2
-		AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = $3 AND jobs.state = 'pending')`,
-		*j.RiverID, s.riverTime(fetchedBefore), j.ID)
+	// As for a lost job, the attempt the dead worker used is given back.
+	requeued := false
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = `+s.riverNow()+`,
+			max_attempts = max_attempts + 1 WHERE id = $1 AND state = 'running' AND attempted_at < $2
+			AND EXISTS (SELECT 1 FROM jobs WHERE jobs.id = $3 AND jobs.state = 'pending')`,
+			*j.RiverID, s.riverTime(fetchedBefore), j.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		requeued = true
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET max_attempts = max_attempts + 1 WHERE id = $1`, j.ID)
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("requeue stranded job %d: %w", j.ID, err)
 	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return requeued, nil
 }
 
 // riverNow is the SQL for "now" in the form River stores it.

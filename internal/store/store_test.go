@@ -213,8 +213,9 @@ func TestJobs(t *testing.T) {
 		if ok, err := s.RequeueLostJob(ctx, lost[0], time.Now().Add(time.Second)); err != nil || !ok {
 			t.Fatalf("requeue = %v, %v", ok, err)
 		}
-		if got, _ := s.GetJob(ctx, ws.ID, j.ID); got.State != JobPending {
-			t.Fatalf("requeued job state = %s", got.State)
+		if got, _ := s.GetJob(ctx, ws.ID, j.ID); got.State != JobPending || got.MaxAttempts != j.MaxAttempts+1 {
+			t.Fatalf("requeued job = %s with %d attempts allowed; want pending with the lost attempt given back (%d)",
+				got.State, got.MaxAttempts, j.MaxAttempts+1)
 		}
 		_, _ = s.StartJob(ctx, j.ID, 2, "node-b")
 		if err := s.AppendJobLog(ctx, j.ID, "info", "hello"); err != nil {
