@@ -43,11 +43,6 @@ const (
 	RoleOwner  = "owner"
 )
 
-// ValidRole says whether role is one of the three.
-func ValidRole(role string) bool {
-	return role == RoleMember || role == RoleAdmin || role == RoleOwner
-}
-
 // AtLeast says whether role is need or more (member < admin < owner).
 func AtLeast(role, need string) bool { return rank(role) >= rank(need) && rank(need) > 0 }
 
