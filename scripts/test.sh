@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/services.sh
+scripts/tryton.sh
+scripts/chromium.sh
 
 echo "== go vet"
 go vet ./...

@@ -5,4 +5,5 @@ import (
 	_ "github.com/junction-hub/junction/internal/drivers/mysql"
 	_ "github.com/junction-hub/junction/internal/drivers/postgres"
 	_ "github.com/junction-hub/junction/internal/drivers/sqlite"
+	_ "github.com/junction-hub/junction/internal/drivers/tryton"
 )

@@ -299,6 +299,10 @@ func (c *cli) follow(ctx context.Context, cl *client.Client, id int64) error {
 // "job 12 sync running: read 120, written 100, unchanged 20, gone 0 (3.2s)".
 func progressLine(j api.Job, elapsed time.Duration) string {
 	p := j.Progress
+	if j.Kind == "flow" {
+		return fmt.Sprintf("job %d flow %s: considered %d, written %d, skipped %d, failed %d (%s)",
+			j.ID, j.State, p.Considered, p.Written, p.Skipped, p.Failed, fmtDuration(elapsed))
+	}
 	return fmt.Sprintf("job %d %s %s: read %d, written %d, unchanged %d, gone %d (%s)",
 		j.ID, j.Kind, j.State, p.Read, p.Written, p.Unchanged, p.Gone, fmtDuration(elapsed))
 }
@@ -306,7 +310,7 @@ func progressLine(j api.Job, elapsed time.Duration) string {
 // progressKey is what must change for a new progress line when stdout is not a terminal.
 func progressKey(j api.Job) string {
 	p := j.Progress
-	return fmt.Sprint(j.State, p.Read, p.Written, p.Unchanged, p.Gone)
+	return fmt.Sprint(j.State, p.Read, p.Written, p.Unchanged, p.Gone, p.Skipped, p.Failed)
 }
 
 func fmtDuration(d time.Duration) string {

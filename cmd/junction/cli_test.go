@@ -351,6 +351,7 @@ func TestOutput(t *testing.T) {
 			Health:      api.Health{State: "failing", Message: "timeout", CheckedAt: &t1},
 			Credentials: map[string]any{"host": "db", "password": "********"},
 			Settings:    map[string]any{"mode": "full"}, Schedule: "0 6 * * 1-5", NextSyncAt: &t2,
+			Scope:     api.Scope{Mode: "restricted", Users: []int64{3}, Groups: []int64{4, 5}},
 			CreatedAt: t0, UpdatedAt: t1}),
 		"GET /api/v1/jobs": answer(200, map[string]any{"next": "40", "jobs": []api.Job{
 			{ID: 41, Kind: "sync", State: "failed", ConnectionID: &id7, CreatedAt: t0, StartedAt: &t0, FinishedAt: &t1,
@@ -411,6 +412,7 @@ Last sync:      -
 Last sync job:  -
 Schedule:       0 6 * * 1-5 (UTC)
 Next sync:      2025-03-04 05:22:37
+Scope:          users:3;groups:4,5
 Created:        2025-03-04 05:06:07
 Updated:        2025-03-04 05:07:37
 Credentials:
@@ -452,6 +454,16 @@ ID  KIND   CONNECTION  STATE    READ  WRITTEN  UNCHANGED  GONE  CREATED         
   },
   "schedule": "0 6 * * 1-5",
   "next_sync_at": "2025-03-04T05:22:37Z",
+  "scope": {
+    "mode": "restricted",
+    "users": [
+      3
+    ],
+    "groups": [
+      4,
+      5
+    ]
+  },
   "created_at": "2025-03-04T05:06:07Z",
   "updated_at": "2025-03-04T05:07:37Z"
 }

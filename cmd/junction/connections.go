@@ -122,6 +122,7 @@ func (c *cli) printConnection(k api.Connection) error {
 		{"Last sync job", lastJob},
 		{"Schedule", sched},
 		{"Next sync", fmtTime(k.NextSyncAt)},
+		{"Scope", scopeString(k.Scope)},
 		{"Created", fmtTime(&k.CreatedAt)},
 		{"Updated", fmtTime(&k.UpdatedAt)},
 	} {
@@ -169,6 +170,7 @@ type inputFlags struct {
 	name        string
 	description string
 	schedule    string
+	scope       string
 	from        string
 	sets        setFlag
 }
@@ -181,6 +183,7 @@ func newInputFlags(fs *flag.FlagSet, withDriver bool) *inputFlags {
 	fs.StringVar(&f.name, "name", "", "connection `name`")
 	fs.StringVar(&f.description, "description", "", "free `text` about the connection")
 	fs.StringVar(&f.schedule, "schedule", "", "sync `schedule`: an interval (15m, 2h), a cron expression (\"0 6 * * 1-5\", UTC), or \"\" for manual only")
+	fs.StringVar(&f.scope, "scope", "", "who sees it: everyone, or `users:1,2;groups:3` (ids; admins always see it)")
 	fs.StringVar(&f.from, "from", "", "read a ConnectionInput JSON `file` (- for stdin); other flags override it")
 	fs.Var(&f.sets, "set", "`key=value` of a credential or setting, repeatable; key=- reads the value from stdin without echo")
 	return f
@@ -215,6 +218,13 @@ func (c *cli) build(f *inputFlags, spec func(in api.ConnectionInput) (driver.Spe
 	}
 	if given(f.fs, "schedule") {
 		in.Schedule = &f.schedule
+	}
+	if given(f.fs, "scope") {
+		sc, err := parseScope(f.scope)
+		if err != nil {
+			return in, err
+		}
+		in.Scope = &sc
 	}
 	if len(f.sets) == 0 {
 		return in, nil
@@ -669,4 +679,56 @@ func (c *cli) connRecords(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stderr, "more: junction connections records %d --after %s\n", id, page.Next)
 	}
 	return nil
+}
+
+// parseScope reads --scope: "everyone", or "users:1,2;groups:3" for a restricted scope.
+func parseScope(s string) (api.Scope, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "everyone" {
+		return api.Scope{Mode: "everyone"}, nil
+	}
+	sc := api.Scope{Mode: "restricted"}
+	for _, part := range strings.Split(s, ";") {
+		kind, ids, ok := strings.Cut(strings.TrimSpace(part), ":")
+		if !ok {
+			return sc, usagef("--scope: %q is not users:IDS or groups:IDS", part)
+		}
+		for _, v := range strings.Split(ids, ",") {
+			id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil || id <= 0 {
+				return sc, usagef("--scope: %q is not an id", v)
+			}
+			switch kind {
+			case "users":
+				sc.Users = append(sc.Users, id)
+			case "groups":
+				sc.Groups = append(sc.Groups, id)
+			default:
+				return sc, usagef("--scope: %q is not users or groups", kind)
+			}
+		}
+	}
+	return sc, nil
+}
+
+// scopeString is the --scope form of a scope.
+func scopeString(sc api.Scope) string {
+	if sc.Mode != "restricted" {
+		return "everyone"
+	}
+	var parts []string
+	for _, l := range []struct {
+		kind string
+		ids  []int64
+	}{{"users", sc.Users}, {"groups", sc.Groups}} {
+		if len(l.ids) == 0 {
+			continue
+		}
+		ids := make([]string, len(l.ids))
+		for i, id := range l.ids {
+			ids[i] = strconv.FormatInt(id, 10)
+		}
+		parts = append(parts, l.kind+":"+strings.Join(ids, ","))
+	}
+	return strings.Join(parts, ";")
 }

@@ -33,7 +33,7 @@ func (c *cli) jobsList(ctx context.Context, args []string) error {
 	var q client.JobQuery
 	fs.Int64Var(&q.Connection, "connection", 0, "only jobs of this connection `id`")
 	fs.StringVar(&q.State, "state", "", "only jobs in this `state`: pending, running, succeeded, failed or cancelled")
-	fs.StringVar(&q.Kind, "kind", "", "only jobs of this `kind`: check, sync or purge")
+	fs.StringVar(&q.Kind, "kind", "", "only jobs of this `kind`: check, sync, purge or flow")
 	fs.IntVar(&q.Limit, "limit", 0, "at most `n` jobs (the server's default when 0)")
 	fs.StringVar(&q.Before, "before", "", "the page of jobs older than this `id` (printed at the end of a page)")
 	pos, err := c.parse(fs, args)
@@ -116,14 +116,19 @@ func (c *cli) jobsShow(ctx context.Context, args []string) error {
 func (c *cli) printJob(j api.Job, now time.Time) error {
 	tw := c.table()
 	p := j.Progress
+	progress := fmt.Sprintf("read %d, written %d (inserted %d, updated %d), unchanged %d, gone %d",
+		p.Read, p.Written, p.Inserted, p.Updated, p.Unchanged, p.Gone)
+	if j.Kind == "flow" {
+		progress = fmt.Sprintf("considered %d, written %d (created %d, updated %d), skipped %d, failed %d",
+			p.Considered, p.Written, p.Inserted, p.Updated, p.Skipped, p.Failed)
+	}
 	for _, row := range [][2]string{
 		{"ID", strconv.FormatInt(j.ID, 10)},
 		{"Kind", j.Kind},
 		{"Connection", optID(j.ConnectionID)},
 		{"State", j.State},
 		{"Attempts", fmt.Sprintf("%d of %d", j.Attempts, j.MaxAttempts)},
-		{"Progress", fmt.Sprintf("read %d, written %d (inserted %d, updated %d), unchanged %d, gone %d",
-			p.Read, p.Written, p.Inserted, p.Updated, p.Unchanged, p.Gone)},
+		{"Progress", progress},
 		{"Created", fmtTime(&j.CreatedAt)},
 		{"Started", fmtTime(j.StartedAt)},
 		{"Finished", fmtTime(j.FinishedAt)},

@@ -61,12 +61,16 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.runConnections(ctx, rest)
 	case "jobs", "job":
 		return c.runJobs(ctx, rest)
+	case "flows", "flow":
+		return c.runFlows(ctx, rest)
 	case "workspaces", "workspace":
 		return c.runWorkspaces(ctx, rest)
 	case "users", "user":
 		return c.runUsers(ctx, rest)
 	case "groups", "group":
 		return c.runGroups(ctx, rest)
+	case "audit":
+		return c.runAudit(ctx, rest)
 	case "tokens", "token":
 		return c.runTokens(ctx, rest)
 	}
@@ -84,11 +88,25 @@ Usage:
   junction connections show ID             one connection (secrets come back masked)
   junction connections create --driver D --name N [--description T] [--set key=value]... [--from FILE] [--wait]
   junction connections edit ID [--name N] [--description T] [--set key=value]... [--from FILE] [--wait]
+                                           create and edit also take --schedule S and
+                                           --scope everyone|"users:1,2;groups:3"
   junction connections check ID [--set key=value]... [--wait]
   junction connections sync|enable|disable|delete ID [--wait]
   junction connections bulk --action sync|enable|disable|delete ID...
   junction connections catalog ID          the connection's mirrored data model
   junction connections records ID [--entity E] [--state live|gone] [--limit N] [--after KEY]
+
+  junction flows [list]                    flows: source → target with their mapping
+  junction flows show ID                   a flow as JSON (auto-mapped values included)
+  junction flows create --file F | edit ID --file F | delete ID
+  junction flows run ID [--key K]... [--wait]
+                                           send every changed record, or the chosen ones, now
+  junction flows dry-run ID [--key K]... [--limit N]
+                                           what a run would do, record by record; writes nothing
+  junction flows failed ID                 failed records with their reasons
+  junction flows retry ID [--key K]... [--wait]
+                                           retry the failed records (all, or the chosen ones)
+  junction flows links ID [--state S]      source key ↔ target key, and what was written back
 
   junction jobs [list] [--connection ID] [--state S] [--kind K] [--limit N] [--before ID]
   junction jobs show ID                    state, progress and log
@@ -111,6 +129,13 @@ Usage:
   junction tokens create NAME [--expires-in-days N]
                                            a new token, printed only this once
   junction tokens revoke ID
+  junction tokens integration [list]       integration tokens with their grants (owners, admins)
+  junction tokens integration create NAME --user U --grant CONN:ENTITY:read|write[:KEYS]...
+                                           a token for another system, reaching only its grants
+                                           (--grant flow:ID:read|run for a flow)
+
+  junction audit [--kind K] [--object ID] [--user ID] [--limit N]
+                                           who changed what and when (owners, admins)
 
   junction connectors [list]               remote connectors registered with the server
   junction connectors add NAME URL [--auth-header H]

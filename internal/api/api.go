@@ -6,7 +6,6 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/junction-hub/junction/internal/auth"
 	"github.com/junction-hub/junction/internal/connections"
 	"github.com/junction-hub/junction/internal/driver"
+	"github.com/junction-hub/junction/internal/flow"
 	"github.com/junction-hub/junction/internal/jobs"
 	"github.com/junction-hub/junction/internal/store"
 )
@@ -27,6 +27,7 @@ const Prefix = "/api/v1"
 type Deps struct {
 	Store       *store.Store
 	Connections *connections.Service
+	Flows       *flow.Service
 	Runner      *jobs.Runner
 	Logger      *slog.Logger
 	Version     string
@@ -34,7 +35,7 @@ type Deps struct {
 
 type handlers struct {
 	Deps
-	logins *loginLimiter
+	logins *auth.LoginLimiter
 }
 
 // New mounts API v1 on mux.
@@ -50,7 +51,7 @@ func New(mux *http.ServeMux, deps Deps) huma.API {
 	}
 	cfg.Security = []map[string][]string{{"bearer": {}}}
 	a := humago.New(mux, cfg)
-	h := &handlers{Deps: deps, logins: newLoginLimiter()}
+	h := &handlers{Deps: deps, logins: auth.NewLoginLimiter()}
 	a.UseMiddleware(h.authenticate(a))
 	h.registerDrivers(a)
 	h.registerConnectors(a)
@@ -61,6 +62,10 @@ func New(mux *http.ServeMux, deps Deps) huma.API {
 	h.registerUsers(a)
 	h.registerGroups(a)
 	h.registerTokens(a)
+	h.registerFlows(a)
+	h.registerIntegrationTokens(a)
+	h.registerAudit(a)
+	h.registerRecordWrites(a)
 	return a
 }
 
@@ -90,6 +95,12 @@ func (h *handlers) authenticate(a huma.API) func(huma.Context, func(huma.Context
 			_ = huma.WriteErr(a, ctx, http.StatusUnauthorized, auth.ErrUnauthenticated.Error())
 			return
 		}
+		if id.Integration() && !integrationOperation(ctx.Operation().OperationID) {
+			_ = huma.WriteErr(a, ctx, http.StatusForbidden,
+				"integration tokens reach only the connections, entities, records and flows granted to them; this operation is not one of those")
+			return
+		}
+		ctx = huma.WithContext(ctx, store.WithActor(ctx.Context(), id.Actor()))
 		next(huma.WithValue(ctx, identityKey{}, id))
 	}
 }
@@ -97,15 +108,6 @@ func (h *handlers) authenticate(a huma.API) func(huma.Context, func(huma.Context
 func identity(ctx context.Context) auth.Identity {
 	id, _ := ctx.Value(identityKey{}).(auth.Identity)
 	return id
-}
-
-// requireRole answers 403 unless the caller's role in the workspace is need or more.
-func requireRole(ctx context.Context, need string) error {
-	id := identity(ctx)
-	if id.Can(need) {
-		return nil
-	}
-	return huma.Error403Forbidden(fmt.Sprintf("this needs the %s role or higher in the workspace; you are %s", need, orNone(id.Role)))
 }
 
 // requireUser answers 403 for a token that belongs to no user (made before users existed).
@@ -151,7 +153,8 @@ func (h *handlers) problem(err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return huma.Error404NotFound("not found")
 	case errors.Is(err, connections.ErrInactive), errors.Is(err, connections.ErrActive),
-		errors.Is(err, connections.ErrDeleting), errors.Is(err, store.ErrConflict):
+		errors.Is(err, connections.ErrDeleting), errors.Is(err, store.ErrConflict),
+		errors.Is(err, connections.ErrNotWritable):
 		return huma.Error409Conflict(err.Error())
 	case errors.Is(err, context.Canceled):
 		return huma.NewError(499, "request cancelled")

@@ -43,7 +43,7 @@ func (h *handlers) registerCatalog(a huma.API) {
 
 func (h *handlers) listCatalogChanges(ctx context.Context, in *catalogChangesInput) (*catalogChangesOutput, error) {
 	ws := identity(ctx).WorkspaceID
-	if _, err := h.Store.GetConnection(ctx, ws, in.ID); err != nil {
+	if _, err := h.connectionFor(ctx, in.ID); err != nil {
 		return nil, h.problem(err)
 	}
 	list, err := h.Store.CatalogChanges(ctx, ws, in.ID, in.Before, in.Limit)

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/junction-hub/junction/internal/auth"
 	"github.com/junction-hub/junction/internal/connections"
 	"github.com/junction-hub/junction/internal/driver"
 	"github.com/junction-hub/junction/internal/store"
@@ -21,17 +23,22 @@ func (h *handlers) connection(c store.Connection) Connection {
 		Health:      Health{State: c.Health, Message: c.HealthMessage, CheckedAt: c.CheckedAt},
 		Credentials: masked.Credentials, Settings: masked.Settings,
 		LastSyncAt: c.LastSyncAt, LastSyncJobID: c.LastSyncJobID, Schedule: c.Schedule, NextSyncAt: c.NextSyncAt,
+		Scope:     Scope{Mode: c.Scope.Mode, Users: c.Scope.UserIDs, Groups: c.Scope.GroupIDs},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 }
 
 func serviceInput(in ConnectionInput) connections.Input {
-	return connections.Input{Name: in.Name, Driver: in.Driver, Description: in.Description,
+	out := connections.Input{Name: in.Name, Driver: in.Driver, Description: in.Description,
 		Credentials: in.Credentials, Settings: in.Settings, Schedule: in.Schedule}
+	if in.Scope != nil {
+		out.Scope = &store.Scope{Mode: in.Scope.Mode, UserIDs: in.Scope.Users, GroupIDs: in.Scope.Groups}
+	}
+	return out
 }
 
 func (h *handlers) listConnections(ctx context.Context, _ *struct{}) (*connectionListOutput, error) {
-	list, err := h.Store.ListConnections(ctx, identity(ctx).WorkspaceID)
+	list, err := h.visibleConnections(ctx)
 	if err != nil {
 		return nil, h.problem(err)
 	}
@@ -44,6 +51,9 @@ func (h *handlers) listConnections(ctx context.Context, _ *struct{}) (*connectio
 }
 
 func (h *handlers) createConnection(ctx context.Context, in *createConnectionInput) (*connectionJobOutput, error) {
+	if err := requireRole(ctx, auth.RoleAdmin); err != nil {
+		return nil, err
+	}
 	c, job, err := h.Connections.Create(ctx, identity(ctx).WorkspaceID, serviceInput(in.Body))
 	if err != nil {
 		return nil, h.problem(err)
@@ -52,7 +62,7 @@ func (h *handlers) createConnection(ctx context.Context, in *createConnectionInp
 }
 
 func (h *handlers) getConnection(ctx context.Context, in *connectionIDInput) (*connectionOutput, error) {
-	c, err := h.Store.GetConnection(ctx, identity(ctx).WorkspaceID, in.ID)
+	c, err := h.connectionFor(ctx, in.ID)
 	if err != nil {
 		return nil, h.problem(err)
 	}
@@ -60,6 +70,9 @@ func (h *handlers) getConnection(ctx context.Context, in *connectionIDInput) (*c
 }
 
 func (h *handlers) updateConnection(ctx context.Context, in *patchConnectionInput) (*connectionJobOutput, error) {
+	if err := h.adminOn(ctx, in.ID); err != nil {
+		return nil, err
+	}
 	c, job, err := h.Connections.Update(ctx, identity(ctx).WorkspaceID, in.ID, serviceInput(in.Body))
 	if err != nil {
 		return nil, h.problem(err)
@@ -72,6 +85,9 @@ func (h *handlers) updateConnection(ctx context.Context, in *patchConnectionInpu
 }
 
 func (h *handlers) deleteConnection(ctx context.Context, in *connectionIDInput) (*jobRefOutput, error) {
+	if err := h.adminOn(ctx, in.ID); err != nil {
+		return nil, err
+	}
 	job, err := h.Connections.Delete(ctx, identity(ctx).WorkspaceID, in.ID)
 	if err != nil {
 		return nil, h.problem(err)
@@ -84,6 +100,9 @@ func (h *handlers) checkConnection(ctx context.Context, in *checkInput) (*checkO
 	if in.Body != nil {
 		override = driver.Config{Credentials: in.Body.Credentials, Settings: in.Body.Settings}
 	}
+	if _, err := h.connectionFor(ctx, in.ID); err != nil {
+		return nil, h.problem(err)
+	}
 	res, job, err := h.Connections.Check(ctx, identity(ctx).WorkspaceID, in.ID, override)
 	if err != nil {
 		return nil, h.problem(err)
@@ -92,6 +111,9 @@ func (h *handlers) checkConnection(ctx context.Context, in *checkInput) (*checkO
 }
 
 func (h *handlers) syncConnection(ctx context.Context, in *syncInput) (*jobRefOutput, error) {
+	if _, err := h.connectionFor(ctx, in.ID); err != nil {
+		return nil, h.problem(err)
+	}
 	job, existing, err := h.Connections.Sync(ctx, identity(ctx).WorkspaceID, in.ID, in.Mode)
 	if err != nil {
 		return nil, h.problem(err)
@@ -100,6 +122,9 @@ func (h *handlers) syncConnection(ctx context.Context, in *syncInput) (*jobRefOu
 }
 
 func (h *handlers) enableConnection(ctx context.Context, in *connectionIDInput) (*connectionJobOutput, error) {
+	if err := h.adminOn(ctx, in.ID); err != nil {
+		return nil, err
+	}
 	c, job, err := h.Connections.Enable(ctx, identity(ctx).WorkspaceID, in.ID)
 	if err != nil {
 		return nil, h.problem(err)
@@ -108,6 +133,9 @@ func (h *handlers) enableConnection(ctx context.Context, in *connectionIDInput) 
 }
 
 func (h *handlers) disableConnection(ctx context.Context, in *connectionIDInput) (*connectionJobOutput, error) {
+	if err := h.adminOn(ctx, in.ID); err != nil {
+		return nil, err
+	}
 	c, err := h.Connections.Disable(ctx, identity(ctx).WorkspaceID, in.ID)
 	if err != nil {
 		return nil, h.problem(err)
@@ -119,25 +147,31 @@ func (h *handlers) disableConnection(ctx context.Context, in *connectionIDInput)
 // action's status would have been; one failure never stops the others.
 func (h *handlers) bulkConnections(ctx context.Context, in *bulkInput) (*bulkOutput, error) {
 	ws := identity(ctx).WorkspaceID
+	if in.Body.Action != "sync" {
+		if err := requireRole(ctx, auth.RoleAdmin); err != nil {
+			return nil, err
+		}
+	}
 	out := &bulkOutput{}
 	out.Body.Results = make([]BulkResult, 0, len(in.Body.IDs))
 	for _, id := range in.Body.IDs {
 		var job *int64
-		var err error
-		switch in.Body.Action {
-		case "sync":
+		_, err := h.connectionFor(ctx, id)
+		switch {
+		case err != nil:
+		case in.Body.Action == "sync":
 			var j store.Job
 			j, _, err = h.Connections.Sync(ctx, ws, id, "auto")
 			job = &j.ID
-		case "enable":
+		case in.Body.Action == "enable":
 			var j *store.Job
 			_, j, err = h.Connections.Enable(ctx, ws, id)
 			if j != nil {
 				job = &j.ID
 			}
-		case "disable":
+		case in.Body.Action == "disable":
 			_, err = h.Connections.Disable(ctx, ws, id)
-		case "delete":
+		case in.Body.Action == "delete":
 			var j store.Job
 			j, err = h.Connections.Delete(ctx, ws, id)
 			job = &j.ID
@@ -163,7 +197,7 @@ func (h *handlers) bulkConnections(ctx context.Context, in *bulkInput) (*bulkOut
 
 func (h *handlers) getCatalog(ctx context.Context, in *connectionIDInput) (*catalogOutput, error) {
 	ws := identity(ctx).WorkspaceID
-	if _, err := h.Store.GetConnection(ctx, ws, in.ID); err != nil {
+	if _, err := h.connectionFor(ctx, in.ID); err != nil {
 		return nil, h.problem(err)
 	}
 	doc, at, err := h.Store.GetCatalog(ctx, ws, in.ID)
@@ -177,15 +211,34 @@ func (h *handlers) getCatalog(ctx context.Context, in *connectionIDInput) (*cata
 	if err := json.Unmarshal(doc, &out.Body.Catalog); err != nil {
 		return nil, h.problem(err)
 	}
+	if who := identity(ctx); who.Integration() {
+		// An integration token sees the entities it is granted; value lists stay, as its
+		// mappings need them.
+		names, all := who.Grants.Entities(in.ID, auth.AccessRead)
+		if !all {
+			out.Body.Entities = slices.DeleteFunc(out.Body.Entities, func(e driver.Entity) bool { return !slices.Contains(names, e.Name) })
+		}
+	}
 	return out, nil
 }
 
 func (h *handlers) listRecords(ctx context.Context, in *recordsInput) (*recordsOutput, error) {
 	ws := identity(ctx).WorkspaceID
-	if _, err := h.Store.GetConnection(ctx, ws, in.ID); err != nil {
+	if _, err := h.connectionFor(ctx, in.ID); err != nil {
 		return nil, h.problem(err)
 	}
 	f := store.RecordFilter{WorkspaceID: ws, ConnectionID: in.ID, Entity: in.Entity, State: in.State, Limit: in.Limit}
+	if identity(ctx).Integration() {
+		if in.Entity == "" {
+			return nil, huma.Error422UnprocessableEntity("entity is required with an integration token",
+				&huma.ErrorDetail{Location: "query.entity", Message: "name the granted entity to read"})
+		}
+		keys, err := requireEntity(ctx, in.ID, in.Entity, auth.AccessRead)
+		if err != nil {
+			return nil, err
+		}
+		f.Keys = keys
+	}
 	if in.After != "" {
 		var pos [2]string
 		raw, err := base64.RawURLEncoding.DecodeString(in.After)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/junction-hub/junction/internal/auth"
+
 	"github.com/junction-hub/junction/internal/connections"
 	"github.com/junction-hub/junction/internal/driver"
 )
@@ -82,6 +84,9 @@ func (h *handlers) listConnectors(ctx context.Context, _ *struct{}) (*connectorL
 }
 
 func (h *handlers) createConnector(ctx context.Context, in *createConnectorInput) (*connectorOutput, error) {
+	if err := requireRole(ctx, auth.RoleAdmin); err != nil {
+		return nil, err
+	}
 	c, err := h.Connections.RegisterConnector(ctx, identity(ctx).WorkspaceID, in.Body.Name, in.Body.URL, in.Body.AuthHeader)
 	if err != nil {
 		return nil, h.problem(err)
@@ -90,6 +95,9 @@ func (h *handlers) createConnector(ctx context.Context, in *createConnectorInput
 }
 
 func (h *handlers) refreshConnector(ctx context.Context, in *connectorNameInput) (*refreshConnectorOutput, error) {
+	if err := requireRole(ctx, auth.RoleAdmin); err != nil {
+		return nil, err
+	}
 	c, results, err := h.Connections.RefreshConnector(ctx, identity(ctx).WorkspaceID, in.Name)
 	if err != nil {
 		return nil, h.problem(err)
@@ -101,6 +109,9 @@ func (h *handlers) refreshConnector(ctx context.Context, in *connectorNameInput)
 }
 
 func (h *handlers) deleteConnector(ctx context.Context, in *connectorNameInput) (*struct{}, error) {
+	if err := requireRole(ctx, auth.RoleAdmin); err != nil {
+		return nil, err
+	}
 	if err := h.Connections.RemoveConnector(ctx, identity(ctx).WorkspaceID, in.Name); err != nil {
 		return nil, h.problem(err)
 	}

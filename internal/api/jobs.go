@@ -13,7 +13,7 @@ import (
 type listJobsInput struct {
 	Connection int64  `query:"connection" doc:"only this connection's jobs"`
 	State      string `query:"state" enum:"pending,running,succeeded,failed,cancelled,"`
-	Kind       string `query:"kind" enum:"check,sync,purge,"`
+	Kind       string `query:"kind" enum:"check,sync,purge,flow,"`
 	Limit      int    `query:"limit" minimum:"1" maximum:"500" default:"100"`
 	Before     int64  `query:"before" doc:"the next value of the previous page"`
 }
@@ -46,17 +46,22 @@ func (h *handlers) registerJobs(a huma.API) {
 
 func jobOf(j store.Job) Job {
 	c := j.Counters
+	var considered int64
+	if j.Kind == store.KindFlow {
+		considered = c.Read
+	}
 	return Job{
-		ID: j.ID, ConnectionID: j.ConnectionID, Kind: j.Kind, State: j.State, Attempts: j.Attempts,
+		ID: j.ID, ConnectionID: j.ConnectionID, FlowID: j.FlowID, Kind: j.Kind, State: j.State, Attempts: j.Attempts,
 		MaxAttempts: j.MaxAttempts, Node: j.Node, Error: j.Error, CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, FinishedAt: j.FinishedAt,
 		Progress: Progress{Read: c.Read, Written: c.Written(), Inserted: c.Inserted, Updated: c.Updated,
-			Unchanged: c.Unchanged, Gone: c.Gone},
+			Unchanged: c.Unchanged, Gone: c.Gone, Considered: considered, Skipped: c.Skipped, Failed: c.Failed},
 	}
 }
 
 func (h *handlers) listJobs(ctx context.Context, in *listJobsInput) (*jobListOutput, error) {
-	list, err := h.Store.ListJobs(ctx, store.JobFilter{WorkspaceID: identity(ctx).WorkspaceID, ConnectionID: in.Connection,
-		State: in.State, Kind: in.Kind, BeforeID: in.Before, Limit: in.Limit})
+	viewer := identity(ctx).Viewer()
+	list, err := h.Store.ListJobs(ctx, store.JobFilter{WorkspaceID: viewer.WorkspaceID, ConnectionID: in.Connection,
+		State: in.State, Kind: in.Kind, BeforeID: in.Before, Limit: in.Limit, Viewer: &viewer})
 	if err != nil {
 		return nil, h.problem(err)
 	}
@@ -72,7 +77,7 @@ func (h *handlers) listJobs(ctx context.Context, in *listJobsInput) (*jobListOut
 }
 
 func (h *handlers) getJob(ctx context.Context, in *jobIDInput) (*jobOutput, error) {
-	j, err := h.Store.GetJob(ctx, identity(ctx).WorkspaceID, in.ID)
+	j, err := h.jobFor(ctx, in.ID)
 	if err != nil {
 		return nil, h.problem(err)
 	}
@@ -88,6 +93,9 @@ func (h *handlers) getJob(ctx context.Context, in *jobIDInput) (*jobOutput, erro
 }
 
 func (h *handlers) cancelJob(ctx context.Context, in *jobIDInput) (*jobOutput, error) {
+	if _, err := h.jobFor(ctx, in.ID); err != nil {
+		return nil, h.problem(err)
+	}
 	j, err := h.Runner.Cancel(ctx, identity(ctx).WorkspaceID, in.ID)
 	if err != nil {
 		return nil, h.problem(err)

@@ -177,7 +177,7 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 func (h *handlers) login(ctx context.Context, in *loginInput) (*newTokenOutput, error) {
-	if !h.logins.allow(in.Body.Name, clientIP(in.remote)) {
+	if !h.logins.Allow(in.Body.Name, auth.ClientIP(in.remote)) {
 		return nil, huma.NewError(http.StatusTooManyRequests, "too many login attempts; wait a minute and try again")
 	}
 	refuse := huma.Error401Unauthorized("wrong name or password")
@@ -203,6 +203,8 @@ func (h *handlers) login(ctx context.Context, in *loginInput) (*newTokenOutput, 
 	if len(wss) == 0 {
 		return nil, huma.Error403Forbidden("you belong to no workspace yet")
 	}
+	// The login acts for the user from here on, so the audit log names them.
+	ctx = store.WithActor(ctx, store.Actor{UserID: u.ID, UserName: u.Name})
 	nt, err := h.issue(ctx, u.ID, wss[0].ID, "login", LoginTTL)
 	if err != nil {
 		return nil, h.problem(err)

@@ -23,6 +23,7 @@ type Connection struct {
 	LastSyncJobID *int64         `json:"last_sync_job_id,omitempty"`
 	Schedule      string         `json:"schedule" doc:"empty: manual syncs only; an interval (15m) or a cron expression (*/15 * * * *), in UTC"`
 	NextSyncAt    *time.Time     `json:"next_sync_at,omitempty" doc:"when the schedule next starts a sync; absent when manual or inactive"`
+	Scope         Scope          `json:"scope"`
 	CreatedAt     time.Time      `json:"created_at"`
 	UpdatedAt     time.Time      `json:"updated_at"`
 }
@@ -43,6 +44,15 @@ type ConnectionInput struct {
 	Credentials map[string]any `json:"credentials,omitempty"`
 	Settings    map[string]any `json:"settings,omitempty"`
 	Schedule    *string        `json:"schedule,omitempty" doc:"empty for manual syncs only, an interval of at least 1m (15m, 2h), or a 5-field cron expression (0 6 * * 1-5) in UTC"`
+	Scope       *Scope         `json:"scope,omitempty" doc:"who sees the connection; absent on create: everyone"`
+}
+
+// Scope says who in the workspace sees a connection: everyone, or only the listed users
+// and the members of the listed groups (admins and owners always see it).
+type Scope struct {
+	Mode   string  `json:"mode" enum:"everyone,restricted"`
+	Users  []int64 `json:"users,omitempty" doc:"user ids, with mode restricted"`
+	Groups []int64 `json:"groups,omitempty" doc:"group ids, with mode restricted"`
 }
 
 // ConnectionWithJob answers changes that start a job (create, edit, enable).
@@ -92,7 +102,8 @@ type BulkResult struct {
 type Job struct {
 	ID           int64      `json:"id"`
 	ConnectionID *int64     `json:"connection_id,omitempty"`
-	Kind         string     `json:"kind" enum:"check,sync,purge"`
+	FlowID       *int64     `json:"flow_id,omitempty" doc:"the flow a flow run belongs to"`
+	Kind         string     `json:"kind" enum:"check,sync,purge,flow"`
 	State        string     `json:"state" enum:"pending,running,succeeded,failed,cancelled"`
 	Attempts     int        `json:"attempts"`
 	MaxAttempts  int        `json:"max_attempts"`
@@ -113,6 +124,11 @@ type Progress struct {
 	Updated   int64 `json:"updated"`
 	Unchanged int64 `json:"unchanged"`
 	Gone      int64 `json:"gone"`
+	// A flow run's counters: considered (= read), written (created = inserted, updated,
+	// and written back), skipped and failed records.
+	Considered int64 `json:"considered,omitempty"`
+	Skipped    int64 `json:"skipped,omitempty"`
+	Failed     int64 `json:"failed,omitempty"`
 }
 
 // LogLine is one line of a job's log.

@@ -71,10 +71,25 @@ type Identity struct {
 	ServerAdmin bool
 	WorkspaceID int64
 	Role        string // the user's role in WorkspaceID
+	Grants      Grants // an integration token's grants; nil for other tokens
 }
 
-// Can says whether the identity's role is at least need.
-func (id Identity) Can(need string) bool { return AtLeast(id.Role, need) }
+// Can says whether the identity's role is at least need. An integration token acts only
+// through its grants, never through its user's role.
+func (id Identity) Can(need string) bool { return !id.Integration() && AtLeast(id.Role, need) }
+
+// Integration says whether the request carries an integration token.
+func (id Identity) Integration() bool { return id.TokenKind == store.TokenIntegration }
+
+// Viewer is what the store needs to hide connections outside the identity's scope.
+func (id Identity) Viewer() store.Viewer {
+	return store.Viewer{WorkspaceID: id.WorkspaceID, UserID: id.UserID, SeesAll: id.Can(RoleAdmin)}
+}
+
+// Actor is who the audit log names for changes made with this identity.
+func (id Identity) Actor() store.Actor {
+	return store.Actor{UserID: id.UserID, UserName: id.UserName, TokenID: id.TokenID}
+}
 
 // ErrUnauthenticated means the request carries no valid token.
 var ErrUnauthenticated = errors.New("a valid bearer token is required")
@@ -98,6 +113,15 @@ func Authenticate(ctx context.Context, st *store.Store, header, workspace string
 		return Identity{}, err
 	}
 	id := Identity{TokenID: t.ID, TokenKind: t.Kind, WorkspaceID: t.WorkspaceID, Role: t.Role}
+	if t.Kind == store.TokenIntegration {
+		if id.Grants, err = ParseGrants(t.Grants); err != nil {
+			return Identity{}, err
+		}
+		if workspace != "" && workspace != strconv.FormatInt(t.WorkspaceID, 10) {
+			// An integration token is made for one workspace and reaches no other.
+			return Identity{}, ErrNoWorkspace
+		}
+	}
 	ws := t.WorkspaceID
 	if workspace = strings.TrimSpace(workspace); workspace != "" {
 		n, err := strconv.ParseInt(workspace, 10, 64)

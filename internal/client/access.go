@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"github.com/junction-hub/junction/internal/api"
 )
@@ -108,4 +110,48 @@ func (c *Client) Login(ctx context.Context, name, password string) (api.NewToken
 	var out api.NewToken
 	err := c.do(ctx, http.MethodPost, "/api/v1/login", nil, api.LoginInput{Name: name, Password: password}, &out)
 	return out, err
+}
+
+// IntegrationTokens lists the workspace's integration tokens with their grants.
+func (c *Client) IntegrationTokens(ctx context.Context) ([]api.IntegrationToken, error) {
+	var out struct {
+		Tokens []api.IntegrationToken `json:"tokens"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/integration-tokens", nil, nil, &out)
+	return out.Tokens, err
+}
+
+// CreateIntegrationToken makes an integration token; its secret is in the answer only.
+func (c *Client) CreateIntegrationToken(ctx context.Context, in api.IntegrationTokenInput) (api.NewToken, error) {
+	var out api.NewToken
+	err := c.do(ctx, http.MethodPost, "/api/v1/integration-tokens", nil, in, &out)
+	return out, err
+}
+
+// AuditQuery narrows Audit; zero fields do not filter.
+type AuditQuery struct {
+	Kind   string
+	Object int64
+	User   int64
+	Limit  int
+}
+
+// Audit lists the workspace's audit log, newest first.
+func (c *Client) Audit(ctx context.Context, q AuditQuery) ([]api.AuditEntry, error) {
+	v := url.Values{}
+	setIf(v, "kind", q.Kind)
+	if q.Object != 0 {
+		v.Set("object", strconv.FormatInt(q.Object, 10))
+	}
+	if q.User != 0 {
+		v.Set("user", strconv.FormatInt(q.User, 10))
+	}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	var out struct {
+		Entries []api.AuditEntry `json:"entries"`
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/audit", v, nil, &out)
+	return out.Entries, err
 }

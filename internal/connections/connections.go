@@ -43,6 +43,8 @@ type Service struct {
 	keyring *secret.Keyring
 	runner  *jobs.Runner
 	syncer  *syncer.Syncer
+	// onSynced runs after every successful sync (see OnSynced).
+	onSynced func(ctx context.Context, c store.Connection, syncJob store.Job)
 }
 
 // New builds the service. The runner is set later with SetRunner, because the runner needs
@@ -62,6 +64,7 @@ type Input struct {
 	Credentials map[string]any
 	Settings    map[string]any
 	Schedule    *string // "" manual only, an interval ("15m") or a cron expression, in UTC
+	Scope       *store.Scope
 }
 
 // Create validates the input against the driver's spec, checks the credentials against the
@@ -89,6 +92,11 @@ func (s *Service) Create(ctx context.Context, workspaceID int64, in Input) (stor
 	if err != nil {
 		errs = append(errs, err.(driver.FieldErrors)...)
 	}
+	if in.Scope != nil {
+		if err := validScope(*in.Scope); err != nil {
+			errs = append(errs, err...)
+		}
+	}
 	if len(errs) > 0 {
 		return store.Connection{}, store.Job{}, errs
 	}
@@ -104,12 +112,12 @@ func (s *Service) Create(ctx context.Context, workspaceID int64, in Input) (stor
 		Status: store.StatusActive, CredentialsSealed: sealed, Settings: cfg.Settings,
 		Schedule: sched.String(), NextSyncAt: nextSync(sched, store.StatusActive),
 	}
+	if in.Scope != nil {
+		c.Scope = *in.Scope
+	}
 	job := syncJob(workspaceID, syncer.ModeFull)
 	if err := s.store.CreateConnection(ctx, &c, &job); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return c, job, nameTaken(name)
-		}
-		return c, job, err
+		return c, job, storeProblem(err, name)
 	}
 	s.enqueue(ctx, job)
 	return c, job, nil
@@ -150,6 +158,12 @@ func (s *Service) Update(ctx context.Context, workspaceID, id int64, in Input) (
 	if in.Description != nil {
 		c.Description = *in.Description
 	}
+	if in.Scope != nil {
+		if err := validScope(*in.Scope); err != nil {
+			return c, nil, err
+		}
+		c.Scope = *in.Scope
+	}
 	var job *store.Job
 	if in.Credentials != nil || in.Settings != nil {
 		stored, err := s.Config(c)
@@ -176,10 +190,7 @@ func (s *Service) Update(ctx context.Context, workspaceID, id int64, in Input) (
 		}
 	}
 	if err := s.store.UpdateConnection(ctx, &c, job); err != nil {
-		if errors.Is(err, store.ErrConflict) {
-			return c, nil, nameTaken(c.Name)
-		}
-		return c, nil, err
+		return c, nil, storeProblem(err, c.Name)
 	}
 	if job != nil {
 		s.enqueue(ctx, *job)
@@ -252,6 +263,18 @@ func (s *Service) Delete(ctx context.Context, workspaceID, id int64) (store.Job,
 	}
 	if c.Status == store.StatusActive {
 		return store.Job{}, ErrActive
+	}
+	// A flow whose connection vanished could only fail; the user decides what becomes of it.
+	flows, err := s.store.FlowsOfConnection(ctx, c.ID, "")
+	if err != nil {
+		return store.Job{}, err
+	}
+	if len(flows) > 0 {
+		names := make([]string, len(flows))
+		for i, f := range flows {
+			names[i] = fmt.Sprintf("%q", f.Name)
+		}
+		return store.Job{}, fmt.Errorf("%w: flows %s use this connection; delete them first", store.ErrConflict, strings.Join(names, ", "))
 	}
 	j := store.Job{WorkspaceID: workspaceID, ConnectionID: &c.ID, Kind: store.KindPurge, MaxAttempts: purgeAttempts}
 	got, _, err := s.store.CreateJobUnlessActive(ctx, &j)
@@ -436,4 +459,30 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// validScope checks a scope's shape; whether its users and groups belong to the workspace
+// is checked when it is stored.
+func validScope(sc store.Scope) driver.FieldErrors {
+	switch sc.Mode {
+	case store.ScopeEveryone:
+		if len(sc.UserIDs)+len(sc.GroupIDs) > 0 {
+			return driver.FieldErrors{{Field: "scope.users", Message: "must be empty when the scope is everyone"}}
+		}
+	case store.ScopeRestricted:
+	default:
+		return driver.FieldErrors{{Field: "scope.mode", Message: "must be everyone or restricted"}}
+	}
+	return nil
+}
+
+// storeProblem turns a refused store write into the field error the user can act on.
+func storeProblem(err error, name string) error {
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nameTaken(name)
+	case errors.Is(err, store.ErrInvalidScope):
+		return driver.FieldErrors{{Field: "scope", Message: strings.TrimPrefix(err.Error(), store.ErrInvalidScope.Error()+": ")}}
+	}
+	return err
 }

@@ -69,6 +69,9 @@ func (s *Service) runSync(ctx context.Context, j store.Job, log *jobs.Log) error
 			return err
 		}
 		log.Info("sync finished")
+		if s.onSynced != nil {
+			s.onSynced(ctx, c, j)
+		}
 	case driver.IsConfig(err):
 		_ = s.store.SetHealth(context.WithoutCancel(ctx), c.ID, store.HealthFailing, scrub(err.Error(), d.Spec().SecretValues(cfg)))
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -24,10 +25,12 @@ import (
 	"github.com/junction-hub/junction/internal/api"
 	"github.com/junction-hub/junction/internal/auth"
 	"github.com/junction-hub/junction/internal/connections"
+	"github.com/junction-hub/junction/internal/flow"
 	"github.com/junction-hub/junction/internal/jobs"
 	"github.com/junction-hub/junction/internal/secret"
 	"github.com/junction-hub/junction/internal/store"
 	"github.com/junction-hub/junction/internal/syncer"
+	"github.com/junction-hub/junction/internal/web"
 )
 
 // Version is reported by the API document and /healthz.
@@ -111,12 +114,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	metrics := jobs.NewMetrics(reg)
 	sy := &syncer.Syncer{Store: st, Metrics: metrics, PageSize: cfg.PageSize}
 	svc := connections.New(st, keyring, sy)
-	runner, err := jobs.New(ctx, st, svc.Handlers(), cfg.Jobs, metrics, cfg.Logger)
+	flows := flow.New(st, svc, cfg.Logger)
+	svc.OnSynced(flows.Synced)
+	handlers := svc.Handlers()
+	maps.Copy(handlers, flows.Handlers())
+	runner, err := jobs.New(ctx, st, handlers, cfg.Jobs, metrics, cfg.Logger)
 	if err != nil {
 		s.Close(ctx)
 		return nil, err
 	}
 	svc.SetRunner(runner)
+	flows.SetRunner(runner)
 	s.Runner = runner
 	if err := runner.Start(ctx); err != nil {
 		s.Runner = nil
@@ -128,11 +136,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.stopSchedules, s.schedulesDone = stopSchedules, make(chan struct{})
 	go func() {
 		defer close(s.schedulesDone)
+		flowsDone := make(chan struct{})
+		go func() { defer close(flowsDone); flows.RunSchedules(schedCtx, cfg.ScheduleTick) }()
 		svc.RunSchedules(schedCtx, cfg.ScheduleTick, cfg.Logger)
+		<-flowsDone
 	}()
 
 	mux := http.NewServeMux()
-	api.New(mux, api.Deps{Store: st, Connections: svc, Runner: runner, Logger: cfg.Logger, Version: Version})
+	api.New(mux, api.Deps{Store: st, Connections: svc, Flows: flows, Runner: runner, Logger: cfg.Logger, Version: Version})
+	web.New(mux, web.Deps{Store: st, Connections: svc, Flows: flows, Runner: runner, Logger: cfg.Logger})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

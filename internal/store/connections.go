@@ -40,21 +40,22 @@ type Connection struct {
 	LastSyncJobID     *int64
 	Schedule          string     // "" (manual only), an interval or a cron expression; see internal/schedule
 	NextSyncAt        *time.Time // when the schedule next starts a sync; nil when it never does
+	Scope             Scope      // who sees it besides admins
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 }
 
 const connectionColumns = `id, workspace_id, name, driver, description, status, credentials_sealed, settings,
-	health, health_message, checked_at, last_sync_at, last_sync_job_id, created_at, updated_at, schedule, next_sync_at`
+	health, health_message, checked_at, last_sync_at, last_sync_job_id, created_at, updated_at, schedule, next_sync_at, scope`
 
-func scanConnection(row interface{ Scan(...any) error }) (Connection, error) {
+func scanConnection(row scanner) (Connection, error) {
 	var c Connection
 	var settings string
 	var checked, lastSync, nextSync sql.NullTime
 	var lastJob sql.NullInt64
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Driver, &c.Description, &c.Status, &c.CredentialsSealed,
 		&settings, &c.Health, &c.HealthMessage, &checked, &lastSync, &lastJob, &c.CreatedAt, &c.UpdatedAt,
-		&c.Schedule, &nextSync)
+		&c.Schedule, &nextSync, &c.Scope.Mode)
 	if err != nil {
 		return c, err
 	}
@@ -92,6 +93,12 @@ func (s *Store) CreateConnection(ctx context.Context, c *Connection, job *Job) e
 			}
 			return fmt.Errorf("create connection: %w", err)
 		}
+		if err := writeScope(ctx, tx, c.WorkspaceID, c.ID, c.Scope); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, c.WorkspaceID, "create", "connection", c.ID, c.Name, ""); err != nil {
+			return err
+		}
 		job.ConnectionID = &c.ID
 		return insertJob(ctx, tx, job)
 	})
@@ -125,6 +132,12 @@ func (s *Store) UpdateConnection(ctx context.Context, c *Connection, job *Job) e
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
+		if err := writeScope(ctx, tx, c.WorkspaceID, c.ID, c.Scope); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, c.WorkspaceID, "update", "connection", c.ID, c.Name, ""); err != nil {
+			return err
+		}
 		if job != nil {
 			return insertJob(ctx, tx, job)
 		}
@@ -142,26 +155,16 @@ func (s *Store) GetConnection(ctx context.Context, workspaceID, id int64) (Conne
 	if err != nil {
 		return c, fmt.Errorf("get connection %d: %w", id, err)
 	}
-	return c, nil
+	list := []Connection{c}
+	if err := s.fillScopes(ctx, workspaceID, list); err != nil {
+		return c, err
+	}
+	return list[0], nil
 }
 
-// ListConnections returns the workspace's connections by name.
+// ListConnections returns all the workspace's connections by name.
 func (s *Store) ListConnections(ctx context.Context, workspaceID int64) ([]Connection, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+connectionColumns+`
-		FROM connections WHERE workspace_id = $1 ORDER BY name, id`, workspaceID)
-	if err != nil {
-		return nil, fmt.Errorf("list connections: %w", err)
-	}
-	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list connections: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return s.ListVisibleConnections(ctx, Viewer{WorkspaceID: workspaceID, SeesAll: true})
 }
 
 // SetConnectionStatus enables or disables a connection and sets when its schedule next runs
@@ -176,6 +179,13 @@ func (s *Store) SetConnectionStatus(ctx context.Context, workspaceID, id int64, 
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		action := "disable"
+		if status == StatusActive {
+			action = "enable"
+		}
+		if err := s.auditConnection(ctx, tx, workspaceID, id, action); err != nil {
+			return err
 		}
 		if job != nil {
 			return insertJob(ctx, tx, job)
@@ -240,6 +250,7 @@ func (s *Store) PurgeConnection(ctx context.Context, id int64, progress func(del
 			`DELETE FROM sync_states WHERE connection_id = $1`,
 			`DELETE FROM catalogs WHERE connection_id = $1`,
 			`DELETE FROM catalog_changes WHERE connection_id = $1`,
+			`DELETE FROM connection_scope WHERE connection_id = $1`,
 			`DELETE FROM connections WHERE id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, id); err != nil {

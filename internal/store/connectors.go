@@ -24,7 +24,7 @@ type Connector struct {
 
 const connectorColumns = `id, workspace_id, name, url, auth_sealed, spec, fetched_at, created_at`
 
-func scanConnector(row interface{ Scan(...any) error }) (Connector, error) {
+func scanConnector(row scanner) (Connector, error) {
 	var c Connector
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.URL, &c.AuthSealed, &c.Spec, &c.FetchedAt, &c.CreatedAt)
 	c.FetchedAt, c.CreatedAt = c.FetchedAt.UTC(), c.CreatedAt.UTC()
@@ -35,16 +35,18 @@ func scanConnector(row interface{ Scan(...any) error }) (Connector, error) {
 func (s *Store) CreateConnector(ctx context.Context, c *Connector) error {
 	t := now()
 	c.FetchedAt, c.CreatedAt = t, t
-	err := s.write.QueryRowContext(ctx, `INSERT INTO connectors (workspace_id, name, url, auth_sealed, spec, fetched_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		c.WorkspaceID, c.Name, c.URL, c.AuthSealed, c.Spec, t, t).Scan(&c.ID)
-	if err != nil {
-		if isUniqueViolation(err) {
-			return fmt.Errorf("connector name %q: %w", c.Name, ErrConflict)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO connectors (workspace_id, name, url, auth_sealed, spec, fetched_at, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			c.WorkspaceID, c.Name, c.URL, c.AuthSealed, c.Spec, t, t).Scan(&c.ID)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("connector name %q: %w", c.Name, ErrConflict)
+			}
+			return fmt.Errorf("create connector: %w", err)
 		}
-		return fmt.Errorf("create connector: %w", err)
-	}
-	return nil
+		return s.audit(ctx, tx, c.WorkspaceID, "create", "connector", c.ID, c.Name, c.URL)
+	})
 }
 
 // GetConnector returns the workspace's connector of that name.
@@ -67,16 +69,11 @@ func (s *Store) ListConnectors(ctx context.Context, workspaceID int64) ([]Connec
 	if err != nil {
 		return nil, fmt.Errorf("list connectors: %w", err)
 	}
-	defer rows.Close()
-	var out []Connector
-	for rows.Next() {
-		c, err := scanConnector(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list connectors: %w", err)
-		}
-		out = append(out, c)
+	out, err := scanAll(rows, scanConnector)
+	if err != nil {
+		return nil, fmt.Errorf("list connectors: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // UpdateConnectorSpec stores a freshly fetched spec document.
@@ -112,6 +109,6 @@ func (s *Store) DeleteConnector(ctx context.Context, workspaceID int64, name str
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		return nil
+		return s.audit(ctx, tx, workspaceID, "delete", "connector", 0, name, "")
 	})
 }

@@ -20,13 +20,19 @@ type Group struct {
 // CreateGroup stores a group; ErrConflict when the workspace has one of that name.
 func (s *Store) CreateGroup(ctx context.Context, workspaceID int64, name string) (Group, error) {
 	g := Group{WorkspaceID: workspaceID, Name: name, CreatedAt: now(), Members: []int64{}}
-	err := s.write.QueryRowContext(ctx, `INSERT INTO user_groups (workspace_id, name, created_at) VALUES ($1, $2, $3) RETURNING id`,
-		workspaceID, name, g.CreatedAt).Scan(&g.ID)
-	if isUniqueViolation(err) {
-		return Group{}, fmt.Errorf("create group: %w: a group named %q exists", ErrConflict, name)
-	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `INSERT INTO user_groups (workspace_id, name, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			workspaceID, name, g.CreatedAt).Scan(&g.ID)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("create group: %w: a group named %q exists", ErrConflict, name)
+		}
+		if err != nil {
+			return fmt.Errorf("create group %q: %w", name, err)
+		}
+		return s.audit(ctx, tx, workspaceID, "create", "group", g.ID, name, "")
+	})
 	if err != nil {
-		return Group{}, fmt.Errorf("create group %q: %w", name, err)
+		return Group{}, err
 	}
 	return g, nil
 }
@@ -103,17 +109,19 @@ func (s *Store) GetGroup(ctx context.Context, workspaceID, id int64) (Group, err
 
 // RenameGroup changes a group's name; ErrConflict when the name is taken.
 func (s *Store) RenameGroup(ctx context.Context, workspaceID, id int64, name string) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE user_groups SET name = $1 WHERE workspace_id = $2 AND id = $3`, name, workspaceID, id)
-	if isUniqueViolation(err) {
-		return fmt.Errorf("rename group: %w: a group named %q exists", ErrConflict, name)
-	}
-	if err != nil {
-		return fmt.Errorf("rename group %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE user_groups SET name = $1 WHERE workspace_id = $2 AND id = $3`, name, workspaceID, id)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("rename group: %w: a group named %q exists", ErrConflict, name)
+		}
+		if err != nil {
+			return fmt.Errorf("rename group %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.audit(ctx, tx, workspaceID, "update", "group", id, name, "")
+	})
 }
 
 // DeleteGroup removes a group and its memberships.
@@ -123,6 +131,14 @@ func (s *Store) DeleteGroup(ctx context.Context, workspaceID, id int64) error {
 			(SELECT id FROM user_groups WHERE workspace_id = $1 AND id = $2)`, workspaceID, id)
 		if err != nil {
 			return fmt.Errorf("delete group %d: %w", id, err)
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM connection_scope WHERE group_id IN
+			(SELECT id FROM user_groups WHERE workspace_id = $1 AND id = $2)`, workspaceID, id)
+		if err != nil {
+			return fmt.Errorf("delete group %d: %w", id, err)
+		}
+		if err := s.audit(ctx, tx, workspaceID, "delete", "group", id, "", ""); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM user_groups WHERE workspace_id = $1 AND id = $2`, workspaceID, id)
 		if err != nil {
@@ -159,19 +175,21 @@ func (s *Store) AddGroupMember(ctx context.Context, workspaceID, groupID, userID
 		if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)`, groupID, userID); err != nil {
 			return fmt.Errorf("add group member: %w", err)
 		}
-		return nil
+		return s.audit(ctx, tx, workspaceID, "add member", "group", groupID, "", fmt.Sprintf("user %d", userID))
 	})
 }
 
 // RemoveGroupMember takes a user out of a group; ErrNotFound when they were not in it.
 func (s *Store) RemoveGroupMember(ctx context.Context, workspaceID, groupID, userID int64) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1 AND group_id IN
-		(SELECT id FROM user_groups WHERE workspace_id = $2 AND id = $3)`, userID, workspaceID, groupID)
-	if err != nil {
-		return fmt.Errorf("remove group member: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1 AND group_id IN
+			(SELECT id FROM user_groups WHERE workspace_id = $2 AND id = $3)`, userID, workspaceID, groupID)
+		if err != nil {
+			return fmt.Errorf("remove group member: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return s.audit(ctx, tx, workspaceID, "remove member", "group", groupID, "", fmt.Sprintf("user %d", userID))
+	})
 }

@@ -14,6 +14,7 @@ const (
 	KindCheck = "check"
 	KindSync  = "sync"
 	KindPurge = "purge"
+	KindFlow  = "flow"
 )
 
 // Job states, as the Processes view shows them.
@@ -30,6 +31,7 @@ type Job struct {
 	ID              int64
 	WorkspaceID     int64
 	ConnectionID    *int64
+	FlowID          *int64 // the flow a flow run belongs to
 	Kind            string
 	State           string
 	Params          string // JSON; sealed where it holds credentials
@@ -54,6 +56,10 @@ type Counters struct {
 	Updated   int64 `json:"updated"`
 	Unchanged int64 `json:"unchanged"`
 	Gone      int64 `json:"gone"`
+	// A flow run counts the records it considered in Read, those it created in Inserted
+	// and updated in Updated, and these two:
+	Skipped int64 `json:"skipped"`
+	Failed  int64 `json:"failed"`
 }
 
 // Written is what a page changed in the mirror.
@@ -65,16 +71,17 @@ func (j Job) Finished() bool {
 }
 
 const jobColumns = `id, workspace_id, connection_id, kind, state, params, attempts, max_attempts,
-	read_count, inserted_count, updated_count, unchanged_count, gone_count, error, result, river_id, node,
-	cancel_requested, created_at, started_at, heartbeat_at, finished_at`
+	read_count, inserted_count, updated_count, unchanged_count, gone_count, skipped_count, failed_count, error, result, river_id, node,
+	cancel_requested, created_at, started_at, heartbeat_at, finished_at, flow_id`
 
-func scanJob(row interface{ Scan(...any) error }) (Job, error) {
+func scanJob(row scanner) (Job, error) {
 	var j Job
-	var conn, river sql.NullInt64
+	var conn, river, flow sql.NullInt64
 	var started, heartbeat, finished sql.NullTime
 	err := row.Scan(&j.ID, &j.WorkspaceID, &conn, &j.Kind, &j.State, &j.Params, &j.Attempts, &j.MaxAttempts,
 		&j.Counters.Read, &j.Counters.Inserted, &j.Counters.Updated, &j.Counters.Unchanged, &j.Counters.Gone,
-		&j.Error, &j.Result, &river, &j.Node, &j.CancelRequested, &j.CreatedAt, &started, &heartbeat, &finished)
+		&j.Counters.Skipped, &j.Counters.Failed,
+		&j.Error, &j.Result, &river, &j.Node, &j.CancelRequested, &j.CreatedAt, &started, &heartbeat, &finished, &flow)
 	if err != nil {
 		return j, err
 	}
@@ -84,23 +91,12 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	if river.Valid {
 		j.RiverID = &river.Int64
 	}
+	if flow.Valid {
+		j.FlowID = &flow.Int64
+	}
 	j.CreatedAt = j.CreatedAt.UTC()
 	j.StartedAt, j.HeartbeatAt, j.FinishedAt = nullTime(started), nullTime(heartbeat), nullTime(finished)
 	return j, nil
-}
-
-// scanJobs reads every row and closes rows.
-func scanJobs(rows *sql.Rows) ([]Job, error) {
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
 }
 
 func insertJob(ctx context.Context, tx *sql.Tx, j *Job) error {
@@ -138,6 +134,18 @@ func (s *Store) CreateJobUnlessActive(ctx context.Context, j *Job) (Job, bool, e
 	return got, created, nil
 }
 
+// auditedAction names the audited action that starting a job of the kind is: a sync, or
+// the deletion of a connection; "" for jobs nobody needs to answer for (checks).
+func auditedAction(kind string) string {
+	switch kind {
+	case KindSync:
+		return "sync"
+	case KindPurge:
+		return "delete"
+	}
+	return ""
+}
+
 // createJobUnlessActiveTx is CreateJobUnlessActive inside the caller's transaction. On
 // PostgreSQL it first locks the connection's row, so that two nodes asking at the same
 // moment cannot both find no active job and both insert one; SQLite has a single writer,
@@ -159,6 +167,11 @@ func (s *Store) createJobUnlessActiveTx(ctx context.Context, tx *sql.Tx, j *Job)
 	}
 	if err := insertJob(ctx, tx, j); err != nil {
 		return Job{}, false, err
+	}
+	if action := auditedAction(j.Kind); action != "" && j.ConnectionID != nil {
+		if err := s.auditConnection(ctx, tx, j.WorkspaceID, *j.ConnectionID, action); err != nil {
+			return Job{}, false, err
+		}
 	}
 	return *j, true, nil
 }
@@ -196,6 +209,8 @@ type JobFilter struct {
 	Kind         string
 	BeforeID     int64 // keyset paging, newest first
 	Limit        int
+	// Viewer, when set, leaves out the jobs of connections it may not see.
+	Viewer *Viewer
 }
 
 // ListJobs returns jobs newest first.
@@ -218,6 +233,10 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	if f.BeforeID != 0 {
 		add("id < $%d", f.BeforeID)
 	}
+	if f.Viewer != nil && !f.Viewer.SeesAll {
+		args = append(args, f.Viewer.UserID)
+		where = append(where, jobVisibleCond(len(args)))
+	}
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
@@ -226,7 +245,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
-	return scanJobs(rows)
+	return scanAll(rows, scanJob)
 }
 
 // UnqueuedJobs lists pending jobs that were stored but never handed to River (the process
@@ -237,7 +256,7 @@ func (s *Store) UnqueuedJobs(ctx context.Context, olderThan time.Duration) ([]Jo
 	if err != nil {
 		return nil, fmt.Errorf("list unqueued jobs: %w", err)
 	}
-	return scanJobs(rows)
+	return scanAll(rows, scanJob)
 }
 
 // SetJobRiverID remembers the River job that runs this job.
@@ -338,7 +357,7 @@ func (s *Store) LostJobs(ctx context.Context, heartbeatBefore time.Time) ([]Job,
 	if err != nil {
 		return nil, fmt.Errorf("list lost jobs: %w", err)
 	}
-	return scanJobs(rows)
+	return scanAll(rows, scanJob)
 }
 
 // RequeueLostJob hands a job whose worker died back to River, so a live worker picks it up
@@ -382,7 +401,7 @@ func (s *Store) StrandedJobs(ctx context.Context, fetchedBefore time.Time) ([]Jo
 	if err != nil {
 		return nil, fmt.Errorf("list stranded jobs: %w", err)
 	}
-	return scanJobs(rows)
+	return scanAll(rows, scanJob)
 }
 
 // RequeueStrandedJob makes a stranded job's River job available again, unless a worker

@@ -266,6 +266,10 @@ type RecordFilter struct {
 	AfterEntity  string
 	AfterKey     string
 	Limit        int
+	Keys         []string // only these keys (an integration grant's records); nil: all
+	// Search keeps records whose key or any field's text contains it, case-insensitive
+	// (the console's data hub search). Unindexed: a scan of the connection's records.
+	Search string
 }
 
 // ListRecords returns a page of mirrored records in (entity, key) order.
@@ -280,6 +284,21 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]Record, erro
 		args = append(args, f.State)
 		where = append(where, fmt.Sprintf("state = $%d", len(args)))
 	}
+	if f.Keys != nil {
+		marks := make([]string, len(f.Keys))
+		for i, k := range f.Keys {
+			args = append(args, k)
+			marks[i] = fmt.Sprintf("$%d", len(args))
+		}
+		if len(marks) == 0 {
+			marks = []string{"NULL"}
+		}
+		where = append(where, "key IN ("+strings.Join(marks, ", ")+")")
+	}
+	if q := strings.TrimSpace(f.Search); q != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(q))+"%")
+		where = append(where, fmt.Sprintf(`(LOWER(key) LIKE $%[1]d ESCAPE '\' OR LOWER(fields) LIKE $%[1]d ESCAPE '\')`, len(args)))
+	}
 	if f.AfterEntity != "" || f.AfterKey != "" {
 		args = append(args, f.AfterEntity, f.AfterKey)
 		where = append(where, fmt.Sprintf("(entity > $%d OR (entity = $%d AND key > $%d))", len(args)-1, len(args)-1, len(args)))
@@ -287,26 +306,51 @@ func (s *Store) ListRecords(ctx context.Context, f RecordFilter) ([]Record, erro
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT connection_id, entity, key, fields, hash, remote_updated_at, first_seen,
-		last_seen, state, gone_at FROM records WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(" ORDER BY entity, key LIMIT %d", f.Limit), args...)
+	recs, err := s.queryRecords(ctx, strings.Join(where, " AND "), args, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("list records: %w", err)
 	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		var r Record
-		var updated, gone sql.NullTime
-		if err := rows.Scan(&r.ConnectionID, &r.Entity, &r.Key, &r.Fields, &r.Hash, &updated, &r.FirstSeen, &r.LastSeen,
-			&r.State, &gone); err != nil {
-			return nil, fmt.Errorf("list records: %w", err)
-		}
-		r.RemoteUpdatedAt, r.GoneAt = nullTime(updated), nullTime(gone)
-		r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
-		out = append(out, r)
+	return recs, nil
+}
+
+// GetRecord returns one mirrored record by entity and remote key; ErrNotFound when the
+// connection (in that workspace) has none.
+func (s *Store) GetRecord(ctx context.Context, workspaceID, connID int64, entity, key string) (Record, error) {
+	recs, err := s.queryRecords(ctx, `workspace_id = $1 AND connection_id = $2 AND entity = $3 AND key = $4`,
+		[]any{workspaceID, connID, entity, key}, 1)
+	if err != nil {
+		return Record{}, fmt.Errorf("get record %s/%s: %w", entity, key, err)
 	}
-	return out, rows.Err()
+	if len(recs) == 0 {
+		return Record{}, ErrNotFound
+	}
+	return recs[0], nil
+}
+
+func (s *Store) queryRecords(ctx context.Context, where string, args []any, limit int) ([]Record, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT connection_id, entity, key, fields, hash, remote_updated_at, first_seen,
+		last_seen, state, gone_at FROM records WHERE `+where+fmt.Sprintf(" ORDER BY entity, key LIMIT %d", limit), args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanAll(rows, scanRecord)
+}
+
+func scanRecord(row scanner) (Record, error) {
+	var r Record
+	var updated, gone sql.NullTime
+	if err := row.Scan(&r.ConnectionID, &r.Entity, &r.Key, &r.Fields, &r.Hash, &updated, &r.FirstSeen, &r.LastSeen,
+		&r.State, &gone); err != nil {
+		return r, err
+	}
+	r.RemoteUpdatedAt, r.GoneAt = nullTime(updated), nullTime(gone)
+	r.FirstSeen, r.LastSeen = r.FirstSeen.UTC(), r.LastSeen.UTC()
+	return r, nil
+}
+
+// escapeLike makes s match literally inside a LIKE pattern with ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // CountRecords counts a connection's records, by entity and state when given.

@@ -31,16 +31,11 @@ func (s *Store) DueConnections(ctx context.Context, now time.Time) ([]Connection
 	if err != nil {
 		return nil, fmt.Errorf("list due connections: %w", err)
 	}
-	defer rows.Close()
-	var out []Connection
-	for rows.Next() {
-		c, err := scanConnection(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list due connections: %w", err)
-		}
-		out = append(out, c)
+	out, err := scanAll(rows, scanConnection)
+	if err != nil {
+		return nil, fmt.Errorf("list due connections: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ClaimScheduledSync takes the scheduled run of conn that was due at expectedNext: in one

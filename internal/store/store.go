@@ -134,3 +134,20 @@ func nullTime(t sql.NullTime) *time.Time {
 
 // isUniqueViolation recognises a unique-constraint error of either dialect.
 func isUniqueViolation(err error) bool { return isSQLiteUnique(err) || isPostgresUnique(err) }
+
+// scanner is a *sql.Row or *sql.Rows: what the scan functions read one row from.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanAll reads every row with scan and closes rows.
+func scanAll[T any](rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

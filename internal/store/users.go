@@ -44,8 +44,6 @@ var ErrLastOwner = fmt.Errorf("%w: a workspace keeps at least one owner", ErrCon
 
 const userColumns = `u.id, u.name, u.display_name, u.password_hash, u.server_admin, u.kind, u.created_at, u.disabled_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
 func scanUser(row scanner, extra ...any) (User, error) {
 	var u User
 	var disabled sql.NullTime
@@ -157,15 +155,29 @@ func (s *Store) ListMembers(ctx context.Context, workspaceID int64) ([]Member, e
 
 // AddMember puts a user into a workspace; ErrConflict when they are in it already.
 func (s *Store) AddMember(ctx context.Context, workspaceID, userID int64, role string) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO memberships (workspace_id, user_id, role, created_at)
-		VALUES ($1, $2, $3, $4)`, workspaceID, userID, role, now())
-	if isUniqueViolation(err) {
-		return fmt.Errorf("add member: %w: the user is a member already", ErrConflict)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO memberships (workspace_id, user_id, role, created_at)
+			VALUES ($1, $2, $3, $4)`, workspaceID, userID, role, now())
+		if isUniqueViolation(err) {
+			return fmt.Errorf("add member: %w: the user is a member already", ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("add member: %w", err)
+		}
+		return s.auditUser(ctx, tx, workspaceID, "add", userID, "role "+role)
+	})
+}
+
+// auditUser audits an action on a user's membership, naming the user.
+func (s *Store) auditUser(ctx context.Context, tx *sql.Tx, workspaceID int64, action string, userID int64, detail string) error {
+	if _, ok := ActorFrom(ctx); !ok {
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("add member: %w", err)
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT name FROM users WHERE id = $1`, userID).Scan(&name); err != nil {
+		return fmt.Errorf("audit %s member %d: %w", action, userID, err)
 	}
-	return nil
+	return s.audit(ctx, tx, workspaceID, action, "member", userID, name, detail)
 }
 
 // SetRole changes a member's role; ErrLastOwner when it would demote the last owner.
@@ -179,7 +191,7 @@ func (s *Store) SetRole(ctx context.Context, workspaceID, userID int64, role str
 		if err != nil {
 			return fmt.Errorf("set role: %w", err)
 		}
-		return nil
+		return s.auditUser(ctx, tx, workspaceID, "update", userID, "role "+role)
 	})
 }
 
@@ -192,6 +204,13 @@ func (s *Store) RemoveMember(ctx context.Context, workspaceID, userID int64) err
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1
 			AND group_id IN (SELECT id FROM user_groups WHERE workspace_id = $2)`, userID, workspaceID); err != nil {
 			return fmt.Errorf("remove member: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM connection_scope WHERE user_id = $1
+			AND connection_id IN (SELECT id FROM connections WHERE workspace_id = $2)`, userID, workspaceID); err != nil {
+			return fmt.Errorf("remove member: %w", err)
+		}
+		if err := s.auditUser(ctx, tx, workspaceID, "remove", userID, ""); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM memberships WHERE workspace_id = $1 AND user_id = $2`,
 			workspaceID, userID); err != nil {
@@ -254,7 +273,10 @@ func (s *Store) CreateWorkspace(ctx context.Context, name string, ownerID int64)
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO memberships (workspace_id, user_id, role, created_at)
 			VALUES ($1, $2, 'owner', $3)`, w.ID, ownerID, w.CreatedAt)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, w.ID, "create", "workspace", w.ID, name, "")
 	})
 	if err != nil {
 		return Workspace{}, fmt.Errorf("create workspace %q: %w", name, err)
@@ -336,13 +358,13 @@ func (s *Store) AttachOrphanTokens(ctx context.Context, userID int64) (int, erro
 	return n, nil
 }
 
-const tokenColumns = `id, workspace_id, user_id, kind, name, role, created_at, expires_at, last_used_at, revoked_at`
+const tokenColumns = `id, workspace_id, user_id, kind, name, role, created_at, expires_at, last_used_at, revoked_at, grants`
 
 func scanToken(row scanner) (Token, error) {
 	var t Token
 	var user sql.NullInt64
 	var expires, used, revoked sql.NullTime
-	if err := row.Scan(&t.ID, &t.WorkspaceID, &user, &t.Kind, &t.Name, &t.Role, &t.CreatedAt, &expires, &used, &revoked); err != nil {
+	if err := row.Scan(&t.ID, &t.WorkspaceID, &user, &t.Kind, &t.Name, &t.Role, &t.CreatedAt, &expires, &used, &revoked, &t.Grants); err != nil {
 		return Token{}, err
 	}
 	if user.Valid {
@@ -362,11 +384,20 @@ func (s *Store) IssueToken(ctx context.Context, t *Token, hash string) error {
 		t.Role = "member" // unused while the token has a user; kept NOT NULL for old readers
 	}
 	t.CreatedAt = now()
-	err := s.write.QueryRowContext(ctx, `INSERT INTO api_tokens (workspace_id, user_id, kind, name, token_hash, role, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		t.WorkspaceID, t.UserID, t.Kind, t.Name, hash, t.Role, t.CreatedAt, t.ExpiresAt).Scan(&t.ID)
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := insertToken(ctx, tx, t, hash); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, t.WorkspaceID, "create", "token", t.ID, t.Name, t.Kind)
+	})
+}
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *Token, hash string) error {
+	err := tx.QueryRowContext(ctx, `INSERT INTO api_tokens (workspace_id, user_id, kind, name, token_hash, role, created_at, expires_at, grants)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		t.WorkspaceID, t.UserID, t.Kind, t.Name, hash, t.Role, t.CreatedAt, t.ExpiresAt, t.Grants).Scan(&t.ID)
 	if err != nil {
-		return fmt.Errorf("issue token: %w", err)
+		return fmt.Errorf("issue %s token: %w", t.Kind, err)
 	}
 	return nil
 }
@@ -386,16 +417,11 @@ func (s *Store) ListTokens(ctx context.Context, f TokenFilter) ([]Token, error) 
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	defer rows.Close()
-	var out []Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tokens: %w", err)
-		}
-		out = append(out, t)
+	out, err := scanAll(rows, scanToken)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GetToken finds a token by id, whatever its state.
@@ -412,14 +438,21 @@ func (s *Store) GetToken(ctx context.Context, id int64) (Token, error) {
 
 // RevokeToken revokes a token (again is fine: the first time stays).
 func (s *Store) RevokeToken(ctx context.Context, id int64) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, now(), id)
-	if err != nil {
-		return fmt.Errorf("revoke token %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var ws int64
+		var name string
+		err := tx.QueryRowContext(ctx, `SELECT workspace_id, name FROM api_tokens WHERE id = $1`, id).Scan(&ws, &name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("revoke token %d: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, now(), id); err != nil {
+			return fmt.Errorf("revoke token %d: %w", id, err)
+		}
+		return s.audit(ctx, tx, ws, "revoke", "token", id, name, "")
+	})
 }
 
 // CountOrphanTokens says how many tokens belong to no user (made before users existed).
@@ -429,4 +462,47 @@ func (s *Store) CountOrphanTokens(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("count tokens: %w", err)
 	}
 	return n, nil
+}
+
+// ErrNotIntegration means a name given for an integration user belongs to a person.
+var ErrNotIntegration = errors.New("the user is a person; integration tokens belong to integration users")
+
+// IssueIntegrationToken stores an integration token for the integration user userName,
+// creating that user (no password: it can never log in) and its membership in the token's
+// workspace when needed, all in one transaction. Sets t.ID, t.UserID and t.CreatedAt.
+func (s *Store) IssueIntegrationToken(ctx context.Context, userName string, t *Token, hash string) error {
+	t.Kind, t.Role, t.CreatedAt = TokenIntegration, "member", now()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var userID int64
+		var kind string
+		err := tx.QueryRowContext(ctx, `SELECT id, kind FROM users WHERE name = $1`, userName).Scan(&userID, &kind)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			err = tx.QueryRowContext(ctx, `INSERT INTO users (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id`,
+				userName, UserIntegration, t.CreatedAt).Scan(&userID)
+			if err != nil {
+				return fmt.Errorf("create integration user %q: %w", userName, err)
+			}
+		case err != nil:
+			return fmt.Errorf("find user %q: %w", userName, err)
+		case kind != UserIntegration:
+			return ErrNotIntegration
+		}
+		var members int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE workspace_id = $1 AND user_id = $2`,
+			t.WorkspaceID, userID).Scan(&members); err != nil {
+			return fmt.Errorf("find membership: %w", err)
+		}
+		if members == 0 {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO memberships (workspace_id, user_id, role, created_at)
+				VALUES ($1, $2, 'member', $3)`, t.WorkspaceID, userID, t.CreatedAt); err != nil {
+				return fmt.Errorf("add integration user: %w", err)
+			}
+		}
+		t.UserID = &userID
+		if err := insertToken(ctx, tx, t, hash); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, t.WorkspaceID, "create", "token", t.ID, t.Name, "integration token of "+userName+"; grants "+t.Grants)
+	})
 }

@@ -28,6 +28,7 @@ type Token struct {
 	ExpiresAt   *time.Time
 	LastUsedAt  *time.Time
 	RevokedAt   *time.Time
+	Grants      string // an integration token's grants as JSON (see package auth); "" for others
 }
 
 // Token kinds.

@@ -21,6 +21,7 @@ import (
 	_ "github.com/junction-hub/junction/internal/drivers/mysql"
 	_ "github.com/junction-hub/junction/internal/drivers/postgres"
 	_ "github.com/junction-hub/junction/internal/drivers/sqlite"
+	_ "github.com/junction-hub/junction/internal/drivers/tryton"
 	"github.com/junction-hub/junction/internal/jobs"
 	"github.com/junction-hub/junction/internal/server"
 	"github.com/junction-hub/junction/internal/testdb"
