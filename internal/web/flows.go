@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/junction-hub/junction/internal/driver"
 	"github.com/junction-hub/junction/internal/flow"
@@ -178,8 +179,9 @@ type flowPage struct {
 	WriteBack []writeBackView
 	Removal   string
 	Tab       string // definition, dry-run, failed, links
-	// Dry run.
+	// Dry run, and a run of chosen records.
 	Limit  int
+	Keys   string // the chosen source keys as typed; empty: what the next run would handle
 	DryRun []dryRunItem
 	Ran    bool
 	// Failed records.
@@ -222,8 +224,9 @@ func (c *Console) flowShow(w http.ResponseWriter, r *http.Request, req *request)
 		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
 			p.Limit = min(n, 1000)
 		}
+		p.Keys = strings.Join(splitKeys(q.Get("keys")), " ")
 		if q.Get("run") != "" {
-			items, err := c.Flows.DryRun(req.ctx, req.id.WorkspaceID, f.ID, nil, p.Limit)
+			items, err := c.Flows.DryRun(req.ctx, req.id.WorkspaceID, f.ID, splitKeys(p.Keys), p.Limit)
 			if driver.IsConfig(err) {
 				c.render(w, r, req, http.StatusUnprocessableEntity, "flow", view{Title: f.Name, Nav: "flows", Data: p,
 					Flash: []flash{{"error", "Dry run: " + err.Error()}}})
@@ -403,7 +406,16 @@ func readableFields(fields map[string]any) []recordField {
 	return out
 }
 
-// flowRun starts a run of every changed record, as the API's run without keys.
+// maxChosenKeys is how many records one run of chosen records may name, as in the API.
+const maxChosenKeys = 10000
+
+// splitKeys reads source keys typed into a form: separated by commas, spaces or lines.
+func splitKeys(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+// flowRun starts a run: of the chosen records when keys are posted (sent even when
+// unchanged, as the API's run with keys), otherwise of every changed record.
 func (c *Console) flowRun(w http.ResponseWriter, r *http.Request, req *request) {
 	f, err := c.flowFromPath(r, req)
 	if err != nil {
@@ -414,14 +426,24 @@ func (c *Console) flowRun(w http.ResponseWriter, r *http.Request, req *request) 
 	if r.PostFormValue("back") == "/flows" {
 		back = "/flows"
 	}
-	j, existing, err := c.Flows.Run(req.ctx, req.id.WorkspaceID, f.ID, nil)
+	keys := splitKeys(r.PostFormValue("keys"))
+	if len(keys) > maxChosenKeys {
+		redirect(w, r, back, flash{"error", fmt.Sprintf("%s: keys: at most %d records at a time, not %d.", f.Name, maxChosenKeys, len(keys))})
+		return
+	}
+	j, existing, err := c.Flows.Run(req.ctx, req.id.WorkspaceID, f.ID, keys)
 	if err != nil {
 		redirect(w, r, back, flash{"error", f.Name + ": " + c.message(err)})
 		return
 	}
 	msg := fmt.Sprintf("%s: run started as job %d.", f.Name, j.ID)
-	if existing {
+	switch {
+	case existing:
 		msg = fmt.Sprintf("%s: a run is already waiting to start (job %d).", f.Name, j.ID)
+	case len(keys) == 1:
+		msg = fmt.Sprintf("%s: run of record %s started as job %d.", f.Name, keys[0], j.ID)
+	case len(keys) > 1:
+		msg = fmt.Sprintf("%s: run of %d chosen records started as job %d.", f.Name, len(keys), j.ID)
 	}
 	redirect(w, r, back, flash{"ok", msg})
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,7 +73,8 @@ func TestFlowFormsAndAccess(t *testing.T) {
 	ctx := context.Background()
 	addUser(t, in, "maria", auth.RoleMember)
 	src := apiConnection(t, in, "catalogue", sqliteSource(t, 3), nil)
-	dst := apiConnection(t, in, "web-items", sqliteTarget(t), nil)
+	dstPath := sqliteTarget(t)
+	dst := apiConnection(t, in, "web-items", dstPath, nil)
 	hidden := apiConnection(t, in, "secret-items", sqliteTarget(t), map[string]any{"mode": "restricted", "users": []int64{1}})
 
 	admin := newBrowser(t, in.URL)
@@ -198,6 +201,25 @@ func TestFlowFormsAndAccess(t *testing.T) {
 	if code != http.StatusOK || strings.Count(dry, `<tr data-key=`) != 2 || !strings.Contains(dry, "Product 1 (SKU-000001)") {
 		t.Fatalf("member's dry run: %d\n%s", code, dry)
 	}
+	// A dry run of chosen records previews only them and offers to send them now.
+	code, chosen, _ := member.get("/flows/" + id + "?tab=dry-run&run=1&keys=SKU-000002,+SKU-000003")
+	if code != http.StatusOK || strings.Count(chosen, `<tr data-key=`) != 2 || !strings.Contains(chosen, `<tr data-key="SKU-000003"`) ||
+		!strings.Contains(chosen, `id="send-chosen"`) || !strings.Contains(chosen, `value="SKU-000002 SKU-000003"`) {
+		t.Fatalf("dry run of chosen records: %d\n%s", code, chosen)
+	}
+	code, _, loc, _ = member.post("/flows/"+id+"/run", url.Values{"csrf": {mtoken}, "keys": {"SKU-000002 SKU-000003"}})
+	_, sent, _ := member.get(loc)
+	m := regexp.MustCompile(`run of 2 chosen records started as job (\d+)`).FindStringSubmatch(sent)
+	if code != http.StatusSeeOther || m == nil {
+		t.Fatalf("send the chosen records: %d\n%s", code, sent)
+	}
+	jobID, _ := strconv.ParseInt(m[1], 10, 64)
+	if j := in.WaitJob(t, jobID, time.Minute); j.State != "succeeded" {
+		t.Fatalf("run of the chosen records: %+v", j)
+	}
+	if codes := targetCodes(t, dstPath); strings.Join(codes, " ") != "SKU-000002 SKU-000003" {
+		t.Fatalf("the target has %v after a run of SKU-000002 and SKU-000003", codes)
+	}
 	// Every change needs the session's CSRF token.
 	for _, p := range []string{"/run", "/retry"} {
 		if code, _, _, _ := member.post("/flows/"+id+p, url.Values{}); code != http.StatusForbidden {
@@ -229,4 +251,28 @@ func TestFlowFormsAndAccess(t *testing.T) {
 	if _, err := in.Server.Store.GetFlow(ctx, 1, list[0].ID); err == nil {
 		t.Fatal("the flow is still there after Delete")
 	}
+}
+
+// targetCodes lists the codes of the items in a target made by sqliteTarget, in order.
+func targetCodes(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT code FROM items ORDER BY code`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var codes []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, c)
+	}
+	return codes
 }
