@@ -42,25 +42,7 @@ func TestConnectorServeAndTest(t *testing.T) {
 	bad := file("bad.json", fmt.Sprintf(`{"path": %q}`, filepath.Join(dir, "missing.db")))
 	write := file("write.json", `{"key": "9", "fields": {"name": "written", "updated_at": "2025-01-01T00:00:00Z"}}`)
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan int, 1)
-	go func() {
-		served <- run(ctx, []string{"connector", "serve", "--driver", "sqlite", "--addr", addr, "--token", "tk"}, nil, &bytes.Buffer{}, &bytes.Buffer{})
-	}()
-	defer func() {
-		stop()
-		if code := <-served; code != 0 {
-			t.Errorf("connector serve exited %d", code)
-		}
-	}()
-	url := "http://" + addr
-	waitUp(t, url+"/v1/spec")
+	url := serveConnector(t, "sqlite")
 
 	kit := func(args ...string) (int, string) {
 		var out, errOut bytes.Buffer
@@ -93,4 +75,30 @@ func waitUp(t *testing.T, url string) {
 		}
 	}
 	t.Fatalf("%s did not come up", url)
+}
+
+// serveConnector runs `junction connector serve` for a built-in driver on a free port,
+// with token tk, until the test ends, and returns its URL once it answers.
+func serveConnector(t *testing.T, driverName string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan int, 1)
+	go func() {
+		served <- run(ctx, []string{"connector", "serve", "--driver", driverName, "--addr", addr, "--token", "tk"}, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	t.Cleanup(func() {
+		stop()
+		if code := <-served; code != 0 {
+			t.Errorf("connector serve exited %d", code)
+		}
+	})
+	url := "http://" + addr
+	waitUp(t, url+"/v1/spec")
+	return url
 }

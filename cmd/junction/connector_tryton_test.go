@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,25 +44,7 @@ func TestConnectorServeTryton(t *testing.T) {
 	settings := file("settings.json", map[string]any{"models": "party.party,sale.sale"})
 	write := file("write.json", map[string]any{"key": strconv.FormatInt(ids[1], 10), "fields": map[string]any{"name": "written by the kit"}})
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan int, 1)
-	go func() {
-		served <- run(ctx, []string{"connector", "serve", "--driver", "tryton", "--addr", addr, "--token", "tk"}, nil, &bytes.Buffer{}, &bytes.Buffer{})
-	}()
-	defer func() {
-		stop()
-		if code := <-served; code != 0 {
-			t.Errorf("connector serve exited %d", code)
-		}
-	}()
-	url := "http://" + addr
-	waitUp(t, url+"/v1/spec")
+	url := serveConnector(t, "tryton")
 
 	var out bytes.Buffer
 	code := run(context.Background(), []string{"connector", "test", url, "--token", "tk",
